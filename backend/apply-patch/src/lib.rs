@@ -1,0 +1,1 @@
+//! Parses and applies the apply_patch format, atomically.

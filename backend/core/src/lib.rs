@@ -1,0 +1,1 @@
+//! The agent kernel: a queue pair of Op in and Event out.

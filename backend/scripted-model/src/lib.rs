@@ -1,0 +1,1 @@
+//! A scripted model server that speaks the real wire formats, for tests and demos.

@@ -1,0 +1,1 @@
+//! Kernel-enforced isolation for every command the agent runs.

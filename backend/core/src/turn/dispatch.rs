@@ -1,0 +1,74 @@
+//! Running the tool calls of one model response, in order, with independent read-only calls
+//! run concurrently, and every output fed back into the history.
+
+use super::{ToolOutcome, TurnContext};
+use crate::safe_commands::is_known_safe;
+use crate::tools::{self, ToolCall};
+use std::ops::ControlFlow;
+use tandem_model::ResponseItem;
+use tandem_protocol::events::EventMsg;
+use tandem_protocol::items::{ItemDetails, ThreadItem};
+
+struct Parsed {
+    call_id: String,
+    call: Result<ToolCall, String>,
+}
+
+impl Parsed {
+    /// Known-safe commands that need no approval can run side by side.
+    fn is_parallel_safe(&self) -> bool {
+        matches!(&self.call, Ok(ToolCall::Shell(a)) if is_known_safe(&a.command) && !a.with_escalated_permissions.unwrap_or(false))
+    }
+}
+
+pub(super) async fn run_calls(ctx: &TurnContext, calls: Vec<(String, String, String)>) -> ControlFlow<()> {
+    let parsed: Vec<Parsed> = calls
+        .into_iter()
+        .map(|(call_id, name, arguments)| {
+            let call = match tools::parse_call(&name, &arguments) {
+                Ok(Some(call)) => Ok(call),
+                Ok(None) => Err(format!("unknown tool `{name}`. Available tools: shell, apply_patch, update_plan.")),
+                Err(message) => Err(message),
+            };
+            Parsed { call_id, call }
+        })
+        .collect();
+
+    let mut i = 0;
+    while i < parsed.len() {
+        let mut end = i + 1;
+        if parsed[i].is_parallel_safe() {
+            while end < parsed.len() && parsed[end].is_parallel_safe() {
+                end += 1;
+            }
+        }
+        let group = &parsed[i..end];
+        let outcomes = futures::future::join_all(group.iter().map(|p| run_one(ctx, p))).await;
+        for (p, outcome) in group.iter().zip(outcomes) {
+            match outcome {
+                ToolOutcome::Output(output) => {
+                    ctx.session.push_history(ResponseItem::FunctionCallOutput { call_id: p.call_id.clone(), output });
+                }
+                ToolOutcome::Abort => return ControlFlow::Break(()),
+            }
+        }
+        if ctx.cancel.is_cancelled() {
+            return ControlFlow::Break(());
+        }
+        i = end;
+    }
+    ControlFlow::Continue(())
+}
+
+async fn run_one(ctx: &TurnContext, parsed: &Parsed) -> ToolOutcome {
+    match &parsed.call {
+        Err(message) => {
+            let item = ThreadItem { id: ctx.session.next_item_id(), details: ItemDetails::Error { message: message.clone() } };
+            ctx.emit(EventMsg::ItemCompleted { item });
+            ToolOutcome::Output(message.clone())
+        }
+        Ok(ToolCall::Shell(args)) => tools::shell::handle(ctx, args.clone()).await,
+        Ok(ToolCall::ApplyPatch { input, workdir }) => tools::apply_patch::handle(ctx, input, workdir.as_deref()).await,
+        Ok(ToolCall::UpdatePlan { explanation, plan }) => tools::update_plan::handle(ctx, explanation.clone(), plan.clone()),
+    }
+}

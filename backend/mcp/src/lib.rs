@@ -1,0 +1,1 @@
+//! The MCP client side of Tandem (work in progress).

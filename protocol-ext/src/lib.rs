@@ -1,0 +1,1 @@
+//! Every custom LSP method Tandem speaks, with its params and result types.

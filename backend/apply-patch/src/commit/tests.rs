@@ -1,0 +1,2 @@
+//! Unit tests of commit_to_disk.
+use super::*;

@@ -4,9 +4,24 @@
 //! stream of [`ResponseEvent`]s. Both wire APIs are mapped onto the same events, so the kernel
 //! does not know which one a provider speaks. That matters: Chat Completions is what Ollama,
 //! vLLM, llama.cpp and OpenRouter serve.
+//!
+//! Failures are [`ModelError`]s whose messages say what to change (the environment variable
+//! to set, the `base_url` to fix, the server to start). Requests are retried on 429, 5xx and
+//! connection errors; streams are bounded by an idle timeout.
 
+mod chat;
+mod chat_stream;
+mod client;
+mod error;
 pub mod provider;
+mod responses;
+mod retry;
+pub mod sse;
+mod stream;
 pub mod types;
 
+pub use client::{ModelClient, ReasoningConfig, RetryNotice};
+pub use error::ModelError;
 pub use provider::{ProviderInfo, WireApi};
+pub use stream::ResponseStream;
 pub use types::{ContentItem, Prompt, ResponseEvent, ResponseItem, Role, ToolSpec};

@@ -1,0 +1,3 @@
+//! The scripted model server binary (work in progress).
+
+fn main() {}

@@ -225,11 +225,26 @@ impl Transaction {
     fn create_dirs(&mut self, dir: &Path) -> Result<(), Failure> {
         let mut missing = Vec::new();
         let mut cur = dir;
-        while !cur.as_os_str().is_empty() && fs::symlink_metadata(cur).is_err() {
-            missing.push(cur.to_path_buf());
-            match cur.parent() {
-                Some(parent) => cur = parent,
-                None => break,
+        loop {
+            match fs::metadata(cur) {
+                Ok(meta) if meta.is_dir() => break,
+                Ok(_) => {
+                    return Err(Failure {
+                        path: cur.to_path_buf(),
+                        action: "create the directory",
+                        source: io::Error::new(
+                            io::ErrorKind::NotADirectory,
+                            "a file with that name is in the way",
+                        ),
+                    });
+                }
+                Err(_) => {
+                    missing.push(cur.to_path_buf());
+                    match cur.parent() {
+                        Some(parent) if !parent.as_os_str().is_empty() => cur = parent,
+                        _ => break,
+                    }
+                }
             }
         }
         for d in missing.into_iter().rev() {

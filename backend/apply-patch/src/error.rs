@@ -20,7 +20,7 @@ pub enum ParseError {
     Empty,
     /// `<<EOF` with no closing `EOF` line.
     #[error(
-        "patch line {line}: the heredoc opened with '{opener}' is never closed by a '{delimiter}' line"
+        "patch line {line}: the heredoc opener {opener} is never closed; the last line must be {delimiter}"
     )]
     UnterminatedHeredoc {
         /// Line of the opener.

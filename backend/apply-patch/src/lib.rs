@@ -43,6 +43,7 @@ mod error;
 mod parser;
 mod paths;
 mod plan;
+mod reindent;
 mod seek;
 mod text;
 

@@ -267,7 +267,7 @@ impl Parser<'_> {
         }
         if self.skip_blank() {
             let line = self.lines[self.pos];
-            if !is_op_header(line) && !line.trim().starts_with(MOVE) {
+            if !is_op_header(line) && line.trim() != END && !line.trim().starts_with(MOVE) {
                 return Err(ParseError::AddLineWithoutPlus {
                     line: Self::line_no(self.pos),
                     path: path.display().to_string(),
@@ -282,7 +282,7 @@ impl Parser<'_> {
     fn expect_no_content(&mut self, path: &std::path::Path) -> Result<(), ParseError> {
         if self.skip_blank() {
             let line = self.lines[self.pos];
-            if !is_op_header(line) {
+            if !is_op_header(line) && line.trim() != END {
                 return Err(ParseError::DeleteWithContent {
                     line: Self::line_no(self.pos),
                     path: path.display().to_string(),

@@ -4,6 +4,7 @@
 //! contents, so a patch can update a file twice, delete and re-add it, or
 //! update a file it just moved. Any failure fails the whole plan.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -13,7 +14,8 @@ use similar::{Algorithm, DiffOp, capture_diff_slices};
 use crate::diff::{self, Edit, Side};
 use crate::error::ApplyError;
 use crate::paths::{resolve, shown};
-use crate::seek::Haystack;
+use crate::reindent::{self, Shift};
+use crate::seek::{Haystack, Level};
 use crate::text::FileText;
 use crate::{ChangeKind, Chunk, FileOp, FileSource, Patch, PlannedChange};
 
@@ -222,6 +224,8 @@ struct Replacement<'p> {
     start: usize,
     old: &'p [String],
     new: &'p [String],
+    /// Indentation fix for added lines (see [`crate::reindent`]).
+    shift: Option<Shift>,
 }
 
 /// Finds every chunk in order, each after the previous one.
@@ -270,6 +274,7 @@ fn locate_chunks<'p>(
                 start: at,
                 old: &chunk.old_lines,
                 new: &chunk.new_lines,
+                shift: None,
             });
             continue;
         }
@@ -282,11 +287,21 @@ fn locate_chunks<'p>(
         {
             from = i;
         }
-        let Some((start, old, new)) = find_chunk(&mut hay, chunk, from) else {
+        let Some((start, level, old, new)) = find_chunk(&mut hay, chunk, from) else {
             return Err(not_found(&mut hay, chunk, name, hunk, from));
         };
         cursor = start + old.len();
-        out.push(Replacement { start, old, new });
+        let shift = if level >= Level::Trim {
+            reindent::detect(&file.texts[start..cursor], old)
+        } else {
+            None
+        };
+        out.push(Replacement {
+            start,
+            old,
+            new,
+            shift,
+        });
     }
     // Appends at EOF were pushed in patch order; keep every replacement in
     // file order (stable, so appends keep their relative order).
@@ -301,11 +316,11 @@ fn find_chunk<'p>(
     hay: &mut Haystack<'_>,
     chunk: &'p Chunk,
     from: usize,
-) -> Option<(usize, &'p [String], &'p [String])> {
+) -> Option<(usize, Level, &'p [String], &'p [String])> {
     let (mut old, mut new) = (&chunk.old_lines[..], &chunk.new_lines[..]);
     loop {
-        if let Some((start, _)) = hay.seek(old, from, chunk.is_end_of_file) {
-            return Some((start, old, new));
+        if let Some((start, level)) = hay.seek(old, from, chunk.is_end_of_file) {
+            return Some((start, level, old, new));
         }
         match (old.split_last(), new.split_last()) {
             (Some((o, o_rest)), Some((w, w_rest)))
@@ -413,12 +428,12 @@ struct Built {
 fn build(file: &FileText<'_>, replacements: &[Replacement<'_>]) -> Built {
     let n = file.texts.len();
     // (content, terminator) of every output line.
-    let mut lines: Vec<(&str, &str)> = Vec::with_capacity(n + 16);
+    let mut lines: Vec<(Cow<'_, str>, &str)> = Vec::with_capacity(n + 16);
     let mut edits = Vec::new();
     let mut cursor = 0;
     for r in replacements {
         for k in cursor..r.start {
-            lines.push((file.texts[k], file.endings[k]));
+            lines.push((Cow::Borrowed(file.texts[k]), file.endings[k]));
         }
         let ops: Vec<DiffOp> = if r.old.is_empty() {
             vec![DiffOp::Insert {
@@ -434,13 +449,18 @@ fn build(file: &FileText<'_>, replacements: &[Replacement<'_>]) -> Built {
             let new_range = op.new_range();
             if let DiffOp::Equal { .. } = op {
                 for k in old_range {
-                    lines.push((file.texts[r.start + k], file.endings[r.start + k]));
+                    let i = r.start + k;
+                    lines.push((Cow::Borrowed(file.texts[i]), file.endings[i]));
                 }
                 continue;
             }
             let new_start = lines.len();
             for k in new_range.clone() {
-                lines.push((r.new[k].as_str(), file.eol));
+                let text = match &r.shift {
+                    Some(shift) => shift.apply(&r.new[k]),
+                    None => Cow::Borrowed(r.new[k].as_str()),
+                };
+                lines.push((text, file.eol));
             }
             edits.push(Edit {
                 old: r.start + old_range.start..r.start + old_range.end,
@@ -450,7 +470,7 @@ fn build(file: &FileText<'_>, replacements: &[Replacement<'_>]) -> Built {
         cursor = r.start + r.old.len();
     }
     for k in cursor..n {
-        lines.push((file.texts[k], file.endings[k]));
+        lines.push((Cow::Borrowed(file.texts[k]), file.endings[k]));
     }
 
     let mut text = String::with_capacity(lines.iter().map(|(t, e)| t.len() + e.len() + 1).sum());

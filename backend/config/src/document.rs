@@ -112,12 +112,21 @@ impl Document {
     /// Parses config.toml. `text` is empty when the file does not exist.
     pub(crate) fn parse(file: &Path, text: String) -> Result<Self, ConfigError> {
         let syntax = |e: toml::de::Error| {
-            let (line, column) = line_col(&text, e.span().map_or(0, |s| s.start));
+            let span = e.span().unwrap_or(0..0);
+            let (line, column) = line_col(&text, span.start);
+            let mut message = e.message().trim().to_owned();
+            if message == "duplicate key"
+                && let Some(key) = text
+                    .get(span)
+                    .filter(|k| !k.is_empty() && !k.contains('\n'))
+            {
+                message = format!("duplicate key `{key}`");
+            }
             ConfigError::Syntax {
                 path: file.to_owned(),
                 line,
                 column,
-                message: e.message().trim().to_owned(),
+                message,
             }
         };
         let mut origins = BTreeMap::new();

@@ -157,7 +157,34 @@ pub(crate) fn friendly_message(message: &str) -> (String, Blame) {
         let (word, _) = split_word(rest);
         return (format!("missing key `{word}`"), Blame::Value);
     }
-    (message.to_owned(), Blame::Value)
+    (toml_words(message), Blame::Value)
+}
+
+/// serde speaks of maps, sequences and Rust integer types; a config file has tables, arrays and
+/// numbers.
+fn toml_words(message: &str) -> String {
+    let mut out = message.to_owned();
+    for (from, to) in [
+        ("expected usize", "expected a non-negative integer"),
+        ("expected u64", "expected a non-negative integer"),
+        (
+            "expected u32",
+            "expected a non-negative integer up to 4294967295",
+        ),
+        ("expected f64", "expected a number"),
+        ("expected path string", "expected a string (a path)"),
+        ("expected a map", "expected a table"),
+        ("expected a sequence", "expected an array"),
+        ("invalid type: map", "invalid type: table"),
+        ("invalid type: sequence", "invalid type: array"),
+    ] {
+        if let Some(head) = out.strip_suffix(from) {
+            out = format!("{head}{to}");
+        } else {
+            out = out.replacen(&format!("{from},"), &format!("{to},"), 1);
+        }
+    }
+    out
 }
 
 /// The message for an unknown key, with the closest known key when one is close enough.

@@ -143,10 +143,12 @@ impl McpServerConfig {
         ];
         let transport = match (raw.command, raw.url) {
             (Some(_), Some(_)) => {
-                return Err(err(
-                    None,
+                // Pointing at `url` rather than the table finds a `-c ...url=` override too.
+                return Err(doc.error(
+                    &path.key("url"),
                     "set either `command` (a stdio server) or `url` (a streamable-HTTP server), not both"
                         .into(),
+                    Blame::Key,
                 ));
             }
             (None, None) => {

@@ -184,10 +184,11 @@ struct Resolver<'a, E> {
 }
 
 impl<E: Fn(&str) -> Option<String>> Resolver<'_, E> {
-    fn resolve(self, file: Document) -> Result<Config, ConfigError> {
+    fn resolve(self, mut file: Document) -> Result<Config, ConfigError> {
         // The file with every -c applied tells which profile is active and what it says (a -c
         // may select a profile or change one); the profile is then laid over the file, and the
         // -c overrides applied again on top so that they beat the profile.
+        let mut warnings = strip_ignored_keys(&mut file);
         let mut staged = file.clone();
         for (key, value) in &self.overrides.cli_overrides {
             staged.apply_cli(key, value)?;
@@ -200,7 +201,11 @@ impl<E: Fn(&str) -> Option<String>> Resolver<'_, E> {
         for (key, value) in &self.overrides.cli_overrides {
             doc.apply_cli(key, value)?;
         }
-        let mut warnings = strip_ignored_keys(&mut doc);
+        for warning in strip_ignored_keys(&mut doc) {
+            if !warnings.contains(&warning) {
+                warnings.push(warning);
+            }
+        }
         let raw: ConfigToml = doc.deserialize(&KeyPath::root())?;
 
         let (model_provider_id, model_provider) = self.provider(&raw, &doc)?;

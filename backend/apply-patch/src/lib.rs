@@ -40,6 +40,7 @@
 mod commit;
 mod diff;
 mod error;
+mod hunks;
 mod parser;
 mod paths;
 mod plan;

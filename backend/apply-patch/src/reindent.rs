@@ -27,7 +27,9 @@ impl Shift {
         }
         match self {
             Shift::Add(prefix) => Cow::Owned(format!("{prefix}{line}")),
-            Shift::Remove(prefix) => Cow::Borrowed(line.strip_prefix(prefix.as_str()).unwrap_or(line)),
+            Shift::Remove(prefix) => {
+                Cow::Borrowed(line.strip_prefix(prefix.as_str()).unwrap_or(line))
+            }
         }
     }
 }
@@ -74,7 +76,10 @@ mod tests {
 
     #[test]
     fn consistent_under_indentation_is_added() {
-        let shift = detect(&["    def f():", "        x = 1"], &v(&["def f():", "    x = 1"]));
+        let shift = detect(
+            &["    def f():", "        x = 1"],
+            &v(&["def f():", "    x = 1"]),
+        );
         assert_eq!(shift, Some(Shift::Add("    ".into())));
         assert_eq!(shift.unwrap().apply("    y = 2"), "        y = 2");
     }
@@ -96,7 +101,10 @@ mod tests {
 
     #[test]
     fn blank_lines_are_skipped() {
-        assert_eq!(detect(&["", "  a"], &v(&["    ", "a"])), Some(Shift::Add("  ".into())));
+        assert_eq!(
+            detect(&["", "  a"], &v(&["    ", "a"])),
+            Some(Shift::Add("  ".into()))
+        );
         assert_eq!(Shift::Add("  ".into()).apply(""), "");
     }
 }

@@ -3,15 +3,37 @@
 //! Matching works on line contents only, but output must keep untouched lines
 //! byte-for-byte (a CRLF file stays CRLF, a mixed file keeps its mix), so every
 //! line keeps its own terminator and new lines get the file's dominant one.
+//! Untouched stretches are copied from the original text in one piece, which
+//! is why line positions are kept as slices of the source string.
+
+/// A line terminator, stored in one byte per line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The last line of a file without a final newline.
+    None,
+    Lf,
+    CrLf,
+}
+
+impl Ending {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Ending::None => "",
+            Ending::Lf => "\n",
+            Ending::CrLf => "\r\n",
+        }
+    }
+}
 
 /// A file's text as lines, borrowed from the original string.
 #[derive(Debug)]
 pub(crate) struct FileText<'a> {
-    /// Line contents without terminators.
+    /// The whole text.
+    pub src: &'a str,
+    /// Line contents without terminators (slices of `src`).
     pub texts: Vec<&'a str>,
-    /// Each line's terminator: `"\n"`, `"\r\n"`, or `""` for a last line
-    /// without one.
-    pub endings: Vec<&'a str>,
+    /// Each line's terminator.
+    pub endings: Vec<Ending>,
     /// The terminator for lines we insert: CRLF if most lines use it.
     pub eol: &'static str,
     /// False only for a non-empty file whose last line has no terminator. We
@@ -21,41 +43,68 @@ pub(crate) struct FileText<'a> {
 }
 
 impl<'a> FileText<'a> {
-    pub(crate) fn parse(text: &'a str) -> Self {
-        let mut texts = Vec::new();
-        let mut endings = Vec::new();
+    pub(crate) fn parse(src: &'a str) -> Self {
+        let estimate = src.len() / 32 + 1;
+        let mut texts = Vec::with_capacity(estimate);
+        let mut endings = Vec::with_capacity(estimate);
         let (mut crlf, mut lf) = (0usize, 0usize);
-        for piece in text.split_inclusive('\n') {
+        for piece in src.split_inclusive('\n') {
             let (body, ending) = if let Some(b) = piece.strip_suffix("\r\n") {
                 crlf += 1;
-                (b, &piece[b.len()..])
+                (b, Ending::CrLf)
             } else if let Some(b) = piece.strip_suffix('\n') {
                 lf += 1;
-                (b, &piece[b.len()..])
+                (b, Ending::Lf)
             } else {
-                (piece, "")
+                (piece, Ending::None)
             };
             texts.push(body);
             endings.push(ending);
         }
         FileText {
+            src,
             texts,
             endings,
             eol: if crlf > lf { "\r\n" } else { "\n" },
-            final_newline: text.is_empty() || text.ends_with('\n'),
+            final_newline: src.is_empty() || src.ends_with('\n'),
+        }
+    }
+
+    /// Number of lines.
+    pub(crate) fn len(&self) -> usize {
+        self.texts.len()
+    }
+
+    /// Byte offset of line `i` in `src`.
+    fn offset(&self, i: usize) -> usize {
+        self.texts[i].as_ptr() as usize - self.src.as_ptr() as usize
+    }
+
+    /// Appends lines `from..to` (with their terminators) to `out` in one copy.
+    /// A last line without a terminator gets `eol`; the caller strips the
+    /// final terminator again if the file had none.
+    pub(crate) fn copy_lines(&self, from: usize, to: usize, out: &mut String) {
+        if from >= to {
+            return;
+        }
+        let last = to - 1;
+        let end = self.offset(last) + self.texts[last].len() + self.endings[last].as_str().len();
+        out.push_str(&self.src[self.offset(from)..end]);
+        if self.endings[last] == Ending::None {
+            out.push_str(self.eol);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::FileText;
+    use super::{Ending, FileText};
 
     #[test]
     fn splits_lf_and_keeps_missing_final_newline() {
         let f = FileText::parse("a\nb");
         assert_eq!(f.texts, ["a", "b"]);
-        assert_eq!(f.endings, ["\n", ""]);
+        assert_eq!(f.endings, [Ending::Lf, Ending::None]);
         assert!(!f.final_newline);
         assert_eq!(f.eol, "\n");
     }
@@ -64,7 +113,7 @@ mod tests {
     fn detects_crlf_as_dominant() {
         let f = FileText::parse("a\r\nb\r\nc\n");
         assert_eq!(f.texts, ["a", "b", "c"]);
-        assert_eq!(f.endings, ["\r\n", "\r\n", "\n"]);
+        assert_eq!(f.endings, [Ending::CrLf, Ending::CrLf, Ending::Lf]);
         assert_eq!(f.eol, "\r\n");
         assert!(f.final_newline);
     }
@@ -74,5 +123,19 @@ mod tests {
         let f = FileText::parse("");
         assert!(f.texts.is_empty());
         assert!(f.final_newline);
+    }
+
+    #[test]
+    fn copies_ranges_verbatim_and_terminates_the_last_line() {
+        let f = FileText::parse("a\r\nb\nc");
+        let mut out = String::new();
+        f.copy_lines(0, 2, &mut out);
+        assert_eq!(out, "a\r\nb\n");
+        out.clear();
+        f.copy_lines(1, 3, &mut out);
+        assert_eq!(out, "b\nc\n");
+        out.clear();
+        f.copy_lines(2, 2, &mut out);
+        assert_eq!(out, "");
     }
 }

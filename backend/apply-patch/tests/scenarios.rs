@@ -117,9 +117,16 @@ fn run_scenario(dir: &Path) {
         let want = want.strip_suffix('\n').unwrap_or(&want);
         match result {
             Ok(changes) => panic!("{name}: expected an error, but the patch applied: {changes:#?}"),
-            Err(e) => assert_eq!(e.to_string().replace(&root, "{ROOT}"), want, "{name}: error message"),
+            Err(e) => assert_eq!(
+                e.to_string().replace(&root, "{ROOT}"),
+                want,
+                "{name}: error message"
+            ),
         }
-        assert_eq!(after, before, "{name}: the tree changed although the patch failed");
+        assert_eq!(
+            after, before,
+            "{name}: the tree changed although the patch failed"
+        );
     } else {
         if let Err(e) = result {
             panic!("{name}: expected success, got error:\n{e}");

@@ -5,7 +5,9 @@
 //!    (creating missing directories), so the final step is a same-filesystem
 //!    rename that cannot half-write a file.
 //! 3. Swap: move each existing target aside to a backup name, then rename the
-//!    staged file into place (or leave it removed, for a delete).
+//!    staged file into place (or leave it removed, for a delete). The last
+//!    target is renamed over directly: nothing after it can fail, so its
+//!    original never needs restoring, and a one-file patch costs one rename.
 //! 4. Success: remove the backups. Failure anywhere: undo in reverse order
 //!    (remove placed files, restore backups, remove temp files and the
 //!    directories we created), so no file is changed.
@@ -184,8 +186,10 @@ impl Transaction {
             temps.push(Some(temp));
         }
 
-        // Swap.
-        for (target, temp) in targets.iter().zip(temps) {
+        // Swap. The last file written needs no backup: renaming over it is
+        // atomic, and nothing after it can fail and require undoing it.
+        let last = targets.len().saturating_sub(1);
+        for (i, (target, temp)) in targets.iter().zip(temps).enumerate() {
             let dest = if temp.is_some() {
                 write_through(&target.path)
             } else {
@@ -203,6 +207,7 @@ impl Transaction {
                         source: io::Error::new(io::ErrorKind::IsADirectory, "it is a directory"),
                     });
                 }
+                Ok(_) if i == last && temp.is_some() => {}
                 Ok(_) => {
                     let backup = unique_sibling(&dest, "bak");
                     fs::rename(&dest, &backup).map_err(fail(&dest, "move the original aside"))?;

@@ -130,8 +130,8 @@ fn render_hunk(
     let new_open = new.unterminated_last();
     let mut o = old_lo;
     for edit in group {
-        for k in o..edit.old.start {
-            line(out, ' ', old_lines[k], old_open == Some(k));
+        for (k, text) in old_lines.iter().enumerate().take(edit.old.start).skip(o) {
+            line(out, ' ', text, old_open == Some(k));
         }
         for k in edit.old.clone() {
             line(out, '-', old_lines[k], old_open == Some(k));
@@ -141,8 +141,8 @@ fn render_hunk(
         }
         o = edit.old.end;
     }
-    for k in o..old_hi {
-        line(out, ' ', old_lines[k], old_open == Some(k));
+    for (k, text) in old_lines.iter().enumerate().take(old_hi).skip(o) {
+        line(out, ' ', text, old_open == Some(k));
     }
 }
 

@@ -48,13 +48,17 @@ impl<'a> FileText<'a> {
         let mut texts = Vec::with_capacity(estimate);
         let mut endings = Vec::with_capacity(estimate);
         let (mut crlf, mut lf) = (0usize, 0usize);
+        // Byte checks instead of `strip_suffix`, which calls `memcmp` per
+        // line and showed up in profiles of 20,000-line files.
         for piece in src.split_inclusive('\n') {
-            let (body, ending) = if let Some(b) = piece.strip_suffix("\r\n") {
+            let bytes = piece.as_bytes();
+            let n = bytes.len();
+            let (body, ending) = if n >= 2 && bytes[n - 1] == b'\n' && bytes[n - 2] == b'\r' {
                 crlf += 1;
-                (b, Ending::CrLf)
-            } else if let Some(b) = piece.strip_suffix('\n') {
+                (&piece[..n - 2], Ending::CrLf)
+            } else if n >= 1 && bytes[n - 1] == b'\n' {
                 lf += 1;
-                (b, Ending::Lf)
+                (&piece[..n - 1], Ending::Lf)
             } else {
                 (piece, Ending::None)
             };

@@ -1,0 +1,295 @@
+//! The sandbox init: PID 1 of a command's PID namespace. It applies the last layers to itself
+//! (limits, capability drop, no_new_privs, Landlock, seccomp), forks the command, forwards
+//! signals to it, reaps orphans, and when the command exits reports its wait status and exits,
+//! which makes the kernel kill every other process left in the namespace: nothing outlives the
+//! command, however it daemonised.
+//!
+//! Reports go to a pipe or socket (`report_fd`): `E<message>` for a setup failure, or `X` plus
+//! the raw 4-byte wait status. Runs only in a freshly cloned, single-threaded child.
+
+use crate::error::SandboxError;
+use crate::policy::ResourceLimits;
+use crate::sys;
+use seccompiler::BpfProgram;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicI32, Ordering};
+
+/// The layers the init applies to itself before forking the command.
+pub(crate) struct Layers<'a> {
+    pub limits: ResourceLimits,
+    /// Landlock ruleset to restrict with (None = Landlock unavailable and allowed).
+    pub landlock: Option<&'a OwnedFd>,
+    pub seccomp: &'a BpfProgram,
+    /// Mount a fresh /proc (we are PID 1 of a new PID namespace with our own mount namespace).
+    pub mount_proc: bool,
+}
+
+/// A command ready for execve.
+pub(crate) struct Exec {
+    pub argv: Vec<CString>,
+    pub envp: Vec<CString>,
+    pub cwd: CString,
+    /// PATH from the command's environment, for the lookup of a bare program name.
+    pub path: Option<OsString>,
+}
+
+impl Exec {
+    pub(crate) fn new(
+        argv: &[OsString],
+        env: &[(OsString, OsString)],
+        cwd: &std::path::Path,
+    ) -> Result<Exec, SandboxError> {
+        let bad = |what: &str| SandboxError::InvalidPolicy(format!("{what} contains a NUL byte"));
+        if argv.is_empty() {
+            return Err(SandboxError::InvalidPolicy("no command given".into()));
+        }
+        let argv = argv
+            .iter()
+            .map(|a| CString::new(a.as_bytes()).map_err(|_| bad("an argument")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut envp = Vec::with_capacity(env.len());
+        let mut path = None;
+        for (k, v) in env {
+            if k == "PATH" {
+                path = Some(v.clone());
+            }
+            let mut kv = k.as_bytes().to_vec();
+            kv.push(b'=');
+            kv.extend_from_slice(v.as_bytes());
+            envp.push(CString::new(kv).map_err(|_| bad("the environment"))?);
+        }
+        let cwd = CString::new(cwd.as_os_str().as_bytes()).map_err(|_| bad("the cwd"))?;
+        Ok(Exec {
+            argv,
+            envp,
+            cwd,
+            path,
+        })
+    }
+}
+
+/// Signals the init passes on to the command's process group.
+pub(crate) const FORWARDED: &[i32] = &[
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+];
+
+static COMMAND_PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forward_signal(sig: i32) {
+    let pid = COMMAND_PID.load(Ordering::SeqCst);
+    if pid > 0 {
+        // SAFETY: kill is async-signal-safe. The group first (the command is its leader after
+        // setsid); the pid itself if setsid has not happened yet.
+        unsafe {
+            if libc::kill(-pid, sig) < 0 {
+                libc::kill(pid, sig);
+            }
+        }
+    }
+}
+
+/// Writes a setup failure to the report fd and exits 125. Namespace failures are tagged `N`
+/// so the supervisor knows the opt-in Landlock-only fallback may take over.
+pub(crate) fn fail(report_fd: RawFd, err: &SandboxError) -> ! {
+    let mut msg = if err.is_namespace_unavailable() {
+        b"N".to_vec()
+    } else {
+        b"E".to_vec()
+    };
+    msg.extend_from_slice(err.to_string().as_bytes());
+    let _ = sys::write_all(report_fd, &msg);
+    sys::exit_now(125)
+}
+
+/// Applies the layers, runs the command as a child, reports its status. Never returns.
+pub(crate) fn run(layers: &Layers<'_>, exec: &Exec, report_fd: RawFd) -> ! {
+    if let Err(e) = apply_layers(layers, exec) {
+        fail(report_fd, &e);
+    }
+    sys::sigmask(libc::SIG_BLOCK, FORWARDED);
+    for &s in FORWARDED {
+        sys::set_signal_handler(s, forward_signal as *const () as libc::sighandler_t);
+    }
+    // SAFETY: single-threaded process; the child only execs or exits.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        let e = std::io::Error::last_os_error();
+        fail(
+            report_fd,
+            &SandboxError::layer(crate::error::Layer::Process, "forking the command", e),
+        );
+    }
+    if pid == 0 {
+        for &s in FORWARDED {
+            sys::set_signal_handler(s, libc::SIG_DFL);
+        }
+        sys::sigmask(libc::SIG_SETMASK, &[]);
+        // SAFETY: plain syscall; a new session detaches from any controlling terminal, so the
+        // command cannot push keystrokes into the terminal of whoever started us (TIOCSTI).
+        unsafe { libc::setsid() };
+        exec_command(exec);
+    }
+    COMMAND_PID.store(pid, Ordering::SeqCst);
+    sys::sigmask(libc::SIG_UNBLOCK, FORWARDED);
+    let status = loop {
+        let mut status = 0;
+        // SAFETY: status is a valid out pointer. As PID 1 we also reap re-parented orphans.
+        let ret = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if ret == pid {
+            break status;
+        }
+        if ret < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            break 0x7f00; // cannot happen: our own child vanished; report exit 127.
+        }
+    };
+    let mut msg = vec![b'X'];
+    msg.extend_from_slice(&status.to_ne_bytes());
+    let _ = sys::write_all(report_fd, &msg);
+    sys::exit_now(0)
+}
+
+fn apply_layers(layers: &Layers<'_>, exec: &Exec) -> Result<(), SandboxError> {
+    if layers.mount_proc {
+        crate::mounts::mount_proc(Some(layers.limits.max_processes.saturating_add(1)))?;
+    }
+    // SAFETY: valid C string.
+    if unsafe { libc::chdir(exec.cwd.as_ptr()) } < 0 {
+        return Err(SandboxError::layer(
+            crate::error::Layer::Process,
+            format!("chdir {}", exec.cwd.to_string_lossy()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    crate::privs::apply_limits(&layers.limits)?;
+    crate::privs::drop_all_capabilities()?;
+    crate::privs::set_no_new_privs()?;
+    if let Some(fd) = layers.landlock {
+        crate::landlock_layer::restrict(fd)?;
+    }
+    crate::seccomp::install(layers.seccomp)?;
+    // Nothing but stdio crosses into the command; our own descriptors (report pipe, ruleset,
+    // anything inherited from the kernel) close on exec.
+    sys::cloexec_from(3)
+        .map_err(|e| SandboxError::layer(crate::error::Layer::Process, "close_range", e))?;
+    Ok(())
+}
+
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// execve with a PATH lookup from the command's own environment. On failure prints the reason
+/// like a shell would and exits 127 (not found) or 126 (found but not executable).
+pub(crate) fn exec_command(exec: &Exec) -> ! {
+    let mut argv: Vec<*const libc::c_char> = exec.argv.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let mut envp: Vec<*const libc::c_char> = exec.envp.iter().map(|a| a.as_ptr()).collect();
+    envp.push(std::ptr::null());
+    let prog = exec.argv[0].as_bytes();
+    let mut last = libc::ENOENT;
+    let try_exec = |path: &CString| -> i32 {
+        // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
+        unsafe { libc::execve(path.as_ptr(), argv.as_ptr(), envp.as_ptr()) };
+        std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::ENOENT)
+    };
+    if prog.contains(&b'/') {
+        last = try_exec(&exec.argv[0]);
+    } else if !prog.is_empty() {
+        let path = exec
+            .path
+            .clone()
+            .unwrap_or_else(|| OsString::from(DEFAULT_PATH));
+        let mut saw_eacces = false;
+        for dir in path.as_bytes().split(|&b| b == b':') {
+            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+            let mut full = dir.to_vec();
+            full.push(b'/');
+            full.extend_from_slice(prog);
+            let Ok(full) = CString::new(full) else {
+                continue;
+            };
+            let err = try_exec(&full);
+            match err {
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => {}
+                libc::EACCES => saw_eacces = true,
+                other => {
+                    last = other;
+                    saw_eacces = false;
+                    break;
+                }
+            }
+        }
+        if saw_eacces {
+            last = libc::EACCES;
+        }
+    }
+    let msg = format!(
+        "tandem-sandbox: {}: {}\n",
+        OsStr::from_bytes(prog).to_string_lossy(),
+        std::io::Error::from_raw_os_error(last)
+    );
+    let _ = sys::write_all(2, msg.as_bytes());
+    sys::exit_now(if last == libc::ENOENT { 127 } else { 126 })
+}
+
+/// What a report fd said.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Report {
+    /// The command ran; raw wait status.
+    Exited(i32),
+    /// The sandbox could not be set up.
+    Failed(String),
+    /// The namespaces could not be set up (the fallback may apply).
+    NamespaceFailed(String),
+    /// The reporter died without a word (killed).
+    Nothing,
+}
+
+/// Parses everything read from a report fd.
+pub(crate) fn parse_report(bytes: &[u8]) -> Report {
+    match bytes.first() {
+        Some(b'X') if bytes.len() >= 5 => {
+            let mut raw = [0u8; 4];
+            raw.copy_from_slice(&bytes[1..5]);
+            Report::Exited(i32::from_ne_bytes(raw))
+        }
+        Some(b'E') => Report::Failed(String::from_utf8_lossy(&bytes[1..]).into_owned()),
+        Some(b'N') => Report::NamespaceFailed(String::from_utf8_lossy(&bytes[1..]).into_owned()),
+        _ => Report::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reports_round_trip() {
+        let mut x = vec![b'X'];
+        x.extend_from_slice(&(42i32 << 8).to_ne_bytes());
+        assert_eq!(parse_report(&x), Report::Exited(42 << 8));
+        assert_eq!(
+            parse_report(b"Eseccomp could not be enforced"),
+            Report::Failed("seccomp could not be enforced".into())
+        );
+        assert_eq!(parse_report(b""), Report::Nothing);
+    }
+
+    #[test]
+    fn exec_rejects_nul_bytes_and_empty_argv() {
+        assert!(Exec::new(&[], &[], std::path::Path::new("/")).is_err());
+        let bad = OsString::from("a\0b");
+        assert!(Exec::new(&[bad], &[], std::path::Path::new("/")).is_err());
+    }
+}

@@ -36,6 +36,30 @@
 //!
 //! Policy (which paths may be written) is deliberately not decided here: the
 //! kernel checks the [`PlannedChange`] paths before committing.
+//!
+//! ```
+//! use std::path::Path;
+//! use tandem_apply_patch::{ChangeKind, FileSource, parse_patch, plan_patch};
+//!
+//! /// An editor buffer standing in for the disk.
+//! struct Buffer;
+//! impl FileSource for Buffer {
+//!     fn read(&self, path: &Path) -> std::io::Result<Option<String>> {
+//!         Ok((path == Path::new("/repo/greet.txt")).then(|| "hello\nworld\n".to_string()))
+//!     }
+//! }
+//!
+//! let patch = parse_patch(
+//!     "*** Begin Patch\n*** Update File: greet.txt\n@@\n hello\n-world\n+there\n*** End Patch",
+//! )?;
+//! let changes = plan_patch(&patch, Path::new("/repo"), &Buffer)?;
+//! assert_eq!(changes[0].path, Path::new("/repo/greet.txt"));
+//! assert!(matches!(&changes[0].kind, ChangeKind::Update { new, .. } if new == "hello\nthere\n"));
+//! // The diff is ready for an approval prompt; `commit_to_disk(&changes)`
+//! // would write it.
+//! assert!(changes[0].unified_diff.ends_with(" hello\n-world\n+there\n"));
+//! # Ok::<(), tandem_apply_patch::ApplyError>(())
+//! ```
 
 mod commit;
 mod diff;
@@ -90,7 +114,8 @@ pub enum FileOp {
         path: PathBuf,
         /// Destination from `*** Move to:`, if any.
         move_to: Option<PathBuf>,
-        /// The hunks, in file order.
+        /// The hunks, in file order. Empty only for a plain rename (with
+        /// `move_to`).
         chunks: Vec<Chunk>,
     },
 }

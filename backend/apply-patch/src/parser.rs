@@ -7,6 +7,7 @@
 //! * CRLF input (line breaks are normalised; file endings are handled later);
 //! * heredoc wrappers: `<<EOF`, `<<'EOF'`, `<<"EOF"`, `<<-EOF`, any delimiter
 //!   word, optionally preceded by `apply_patch`/`applypatch`;
+//! * a Markdown code fence around the whole patch;
 //! * whitespace around every `***` marker, blank lines between sections;
 //! * a first hunk without `@@`;
 //! * stacked `@@ <context>` lines (outermost first);
@@ -39,6 +40,14 @@ pub fn parse_patch(text: &str) -> Result<Patch, ParseError> {
     let (mut lo, mut hi) = trim_blank(&lines, 0, lines.len());
     if lo == hi {
         return Err(ParseError::Empty);
+    }
+
+    // A Markdown code fence around the patch (```` ``` ```` or ```` ```diff ````).
+    if hi - lo >= 2 && lines[lo].trim().starts_with("```") && lines[hi - 1].trim() == "```" {
+        (lo, hi) = trim_blank(&lines, lo + 1, hi - 1);
+        if lo == hi {
+            return Err(ParseError::Empty);
+        }
     }
 
     if let Some(delimiter) = heredoc_delimiter(lines[lo]) {
@@ -318,7 +327,10 @@ impl Parser<'_> {
             let chunk = self.chunk(&shown, chunks.len() + 1)?;
             chunks.push(chunk);
         }
-        if chunks.is_empty() {
+        // The grammar makes hunks optional; without a move there would be
+        // nothing to do, which is certainly a mistake. With one, it is a
+        // plain rename.
+        if chunks.is_empty() && move_to.is_none() {
             return Err(ParseError::EmptyUpdate {
                 line: Self::line_no(header),
                 path: shown,

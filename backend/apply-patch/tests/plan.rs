@@ -99,6 +99,25 @@ fn add_delete_and_move_diffs() {
 }
 
 #[test]
+fn a_plain_rename_has_a_header_only_diff() {
+    let src = buffers(&[("/proj/a.txt", "same\n")]);
+    let changes = plan(
+        "*** Begin Patch\n*** Update File: a.txt\n*** Move to: b.txt\n*** End Patch",
+        &src,
+    )
+    .unwrap();
+    assert_eq!(changes[0].unified_diff, "--- a/a.txt\n+++ b/b.txt\n");
+    assert_eq!(
+        changes[0].kind,
+        ChangeKind::Update {
+            old: "same\n".into(),
+            new: "same\n".into(),
+            move_to: Some(PathBuf::from("/proj/b.txt")),
+        }
+    );
+}
+
+#[test]
 fn overwrites_are_announced_in_the_diff() {
     let src = buffers(&[
         ("/proj/a.txt", "old\n"),

@@ -166,6 +166,15 @@ fn heredoc_variants_are_unwrapped() {
 }
 
 #[test]
+fn markdown_fences_are_unwrapped() {
+    let text = "```diff\n*** Begin Patch\n*** Delete File: x\n*** End Patch\n```\n";
+    assert_eq!(ops(text), vec![FileOp::Delete { path: "x".into() }]);
+    let text = "```\n<<'EOF'\n*** Begin Patch\n*** Delete File: x\n*** End Patch\nEOF\n```";
+    assert_eq!(ops(text), vec![FileOp::Delete { path: "x".into() }]);
+    assert_eq!(parse_patch("```\n```"), Err(ParseError::Empty));
+}
+
+#[test]
 fn heredoc_line_numbers_count_the_opener() {
     let text = "<<'EOF'\n*** Begin Patch\n*** Bogus\n*** End Patch\nEOF\n";
     assert_eq!(
@@ -219,6 +228,19 @@ fn add_file_keeps_blank_lines_followed_by_more_content() {
         vec![FileOp::Add {
             path: "a".into(),
             contents: "1\n\n\n2\n".into()
+        }]
+    );
+}
+
+#[test]
+fn update_with_a_move_may_have_no_hunks() {
+    let text = "*** Begin Patch\n*** Update File: a\n*** Move to: b\n*** End Patch";
+    assert_eq!(
+        ops(text),
+        vec![FileOp::Update {
+            path: "a".into(),
+            move_to: Some("b".into()),
+            chunks: vec![],
         }]
     );
 }

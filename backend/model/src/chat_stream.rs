@@ -89,18 +89,18 @@ impl ChatAccumulator {
         };
         // Without an `index`, a new id (or a name on a call that already has one) starts a
         // new call; everything else continues the last one.
-        let index = match call.get("index").and_then(Value::as_u64) {
-            Some(index) => index,
-            None => match self.calls.last() {
-                Some(last)
-                    if !id.is_some_and(|id| last.id.as_deref() != Some(id))
-                        && !(name.is_some() && !last.name.is_empty() && id.is_none()) =>
-                {
+        let index = match (call.get("index").and_then(Value::as_u64), self.calls.last()) {
+            (Some(index), _) => index,
+            (None, None) => 0,
+            (None, Some(last)) => {
+                let new_id = id.is_some_and(|id| last.id.as_deref() != Some(id));
+                let new_name = id.is_none() && name.is_some() && !last.name.is_empty();
+                if new_id || new_name {
+                    last.index + 1
+                } else {
                     last.index
                 }
-                Some(last) => last.index + 1,
-                None => 0,
-            },
+            }
         };
         let entry = match self.calls.iter_mut().position(|c| c.index == index) {
             Some(pos) => &mut self.calls[pos],

@@ -174,7 +174,7 @@ impl ModelClient {
                 Err(_) => Failure::retry(ModelError::idle_timeout(idle), None),
                 Ok(Err(err)) => Failure::retry(self.unreachable(&url, &err), None),
                 Ok(Ok(response)) if response.status().is_success() => {
-                    return self.into_stream(response, idle).await;
+                    return self.open_stream(response, idle).await;
                 }
                 Ok(Ok(response)) => self.classify_status(response).await,
             };
@@ -268,7 +268,7 @@ impl ModelClient {
 
     /// Turns a 2xx response into a stream. A JSON body (a server that ignored
     /// `stream: true`) is read whole and replayed as events.
-    async fn into_stream(
+    async fn open_stream(
         &self,
         response: reqwest::Response,
         idle: Duration,

@@ -69,37 +69,19 @@ impl RecordedRequest {
     /// The tool outputs sent after the last user message: the results of the agent's
     /// current turn.
     pub fn recent_tool_outputs(&self) -> Vec<String> {
-        let (items, kind): (Vec<&Value>, fn(&Value) -> Option<(bool, String)>) = match self.wire() {
-            Some(Wire::Responses) => (self.items("input").collect(), |item| {
-                match item.get("type").and_then(Value::as_str) {
-                    Some("function_call_output") => {
-                        Some((false, text_of(item.get("output").unwrap_or(&Value::Null))))
-                    }
-                    Some("message") | None
-                        if item.get("role").and_then(Value::as_str) == Some("user") =>
-                    {
-                        Some((true, String::new()))
-                    }
-                    _ => None,
-                }
-            }),
-            Some(Wire::Chat) => (self.items("messages").collect(), |m| {
-                match m.get("role").and_then(Value::as_str) {
-                    Some("tool") => {
-                        Some((false, text_of(m.get("content").unwrap_or(&Value::Null))))
-                    }
-                    Some("user") => Some((true, String::new())),
-                    _ => None,
-                }
-            }),
+        let (key, output_field) = match self.wire() {
+            Some(Wire::Responses) => ("input", "output"),
+            Some(Wire::Chat) => ("messages", "content"),
             None => return Vec::new(),
         };
         let mut outputs = Vec::new();
-        for item in items {
-            match kind(item) {
-                Some((true, _)) => outputs.clear(),
-                Some((false, text)) => outputs.push(text),
-                None => {}
+        for item in self.items(key) {
+            let kind = item.get("type").and_then(Value::as_str);
+            let role = item.get("role").and_then(Value::as_str);
+            if role == Some("user") && matches!(kind, None | Some("message")) {
+                outputs.clear();
+            } else if kind == Some("function_call_output") || role == Some("tool") {
+                outputs.push(text_of(item.get(output_field).unwrap_or(&Value::Null)));
             }
         }
         outputs

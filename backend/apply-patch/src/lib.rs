@@ -37,6 +37,21 @@
 //! Policy (which paths may be written) is deliberately not decided here: the
 //! kernel checks the [`PlannedChange`] paths before committing.
 //!
+//! Where we knowingly differ from Codex's applier:
+//!
+//! * a patch that fails changes nothing, on any file (Codex leaves earlier
+//!   files changed);
+//! * a pure addition under `@@ <context>` goes right after that context line
+//!   (Codex appends it at EOF, its bug #30946);
+//! * context lines keep the file's spelling when they matched loosely, and
+//!   added lines are re-indented when the whole hunk was shifted consistently;
+//! * a hunk whose first line repeats its `@@` line still matches;
+//! * a file without a final newline keeps not having one, and a CRLF (or
+//!   mixed) file keeps its line endings;
+//! * a missing `*** End Patch` is an error (truncated output), while Markdown
+//!   fences, git-style `@@ -1,2 +1,2 @@` headers and a move without hunks (a
+//!   plain rename) are accepted.
+//!
 //! ```
 //! use std::path::Path;
 //! use tandem_apply_patch::{ChangeKind, FileSource, parse_patch, plan_patch};

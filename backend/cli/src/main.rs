@@ -1,12 +1,19 @@
 //! The `tandem` multitool binary: `exec`, and the sandbox helper when started as
 //! `tandem-sandbox` (the arg0 trick, so one file ships).
-#![allow(clippy::print_stderr, reason = "the binary's edge reports fatal errors on stderr")]
+#![allow(
+    clippy::print_stderr,
+    reason = "the binary's edge reports fatal errors on stderr"
+)]
 
 use clap::{Parser, Subcommand};
 use std::path::Path;
 
 #[derive(Debug, Parser)]
-#[command(name = "tandem", version, about = "A coding agent that pairs with you in your editor, or works alone in a sandbox.")]
+#[command(
+    name = "tandem",
+    version,
+    about = "A coding agent that pairs with you in your editor, or works alone in a sandbox."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -25,7 +32,10 @@ enum Command {
 
 fn main() {
     let invoked_as = std::env::args_os().next().unwrap_or_default();
-    if Path::new(&invoked_as).file_name().is_some_and(|n| n == "tandem-sandbox") {
+    if Path::new(&invoked_as)
+        .file_name()
+        .is_some_and(|n| n == "tandem-sandbox")
+    {
         tandem_sandbox::run_main();
     }
     let cli = Cli::parse();
@@ -36,17 +46,26 @@ fn main() {
             use std::os::unix::process::CommandExt;
             let exe = std::env::current_exe().unwrap_or_else(|_| "tandem".into());
             let mut args = std::env::args_os().skip(2);
-            let err = std::process::Command::new(exe).arg0("tandem-sandbox").args(&mut args).exec();
+            let err = std::process::Command::new(exe)
+                .arg0("tandem-sandbox")
+                .args(&mut args)
+                .exec();
             eprintln!("tandem: cannot start the sandbox helper: {err}");
             125
         }
-        Command::Exec(args) => run_async(tandem_exec::run(args, tandem_exec::self_as_sandbox_helper())),
+        Command::Exec(args) => run_async(tandem_exec::run(
+            args,
+            tandem_exec::self_as_sandbox_helper(),
+        )),
     };
     std::process::exit(code);
 }
 
 fn run_async(fut: impl std::future::Future<Output = anyhow::Result<i32>>) -> i32 {
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("tandem: cannot start the async runtime: {e}");
@@ -66,5 +85,8 @@ fn run_async(fut: impl std::future::Future<Output = anyhow::Result<i32>>) -> i32
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }

@@ -36,9 +36,13 @@ pub fn default_context_window(model: &str) -> u64 {
 
 pub fn threshold(session: &Session) -> u64 {
     let config = &session.config;
-    let window = config.model_context_window.unwrap_or_else(|| default_context_window(&config.model));
+    let window = config
+        .model_context_window
+        .unwrap_or_else(|| default_context_window(&config.model));
     let ninety = window / 10 * 9;
-    config.model_auto_compact_token_limit.map_or(ninety, |limit| limit.min(ninety))
+    config
+        .model_auto_compact_token_limit
+        .map_or(ninety, |limit| limit.min(ninety))
 }
 
 pub fn needs_compaction(session: &Session) -> bool {
@@ -59,7 +63,12 @@ pub async fn compact(ctx: &TurnContext) {
     };
     let (new_history, replaced) = {
         let state = session.state();
-        let note = handoff_note(&state.original_task, &state.plan, &state.files_touched, &summary);
+        let note = handoff_note(
+            &state.original_task,
+            &state.plan,
+            &state.files_touched,
+            &summary,
+        );
         let budget_chars = (threshold(session) / TAIL_SHARE * 4) as usize;
         let initial = state.initial_context_len.min(history.len());
         let tail_start = tail_start(&history, initial, budget_chars);
@@ -68,20 +77,36 @@ pub async fn compact(ctx: &TurnContext) {
         new_history.extend_from_slice(&history[tail_start..]);
         (new_history, tail_start - initial)
     };
-    let note_chars = new_history.get(session.state().initial_context_len).and_then(|i| i.message_text()).map_or(0, |t| t.len());
-    session.record(&crate::rollout::RolloutLine::Compacted { history: new_history.clone() });
+    let note_chars = new_history
+        .get(session.state().initial_context_len)
+        .and_then(|i| i.message_text())
+        .map_or(0, |t| t.len());
+    session.record(&crate::rollout::RolloutLine::Compacted {
+        history: new_history.clone(),
+    });
     {
         let mut state = session.state();
         state.last_input_tokens = estimate_tokens(&new_history);
         state.history = new_history;
     }
-    ctx.emit(EventMsg::ContextCompacted { replaced_items: replaced, note_chars });
+    ctx.emit(EventMsg::ContextCompacted {
+        replaced_items: replaced,
+        note_chars,
+    });
 }
 
-async fn summarise(ctx: &TurnContext, history: &[ResponseItem]) -> Result<String, tandem_model::ModelError> {
+async fn summarise(
+    ctx: &TurnContext,
+    history: &[ResponseItem],
+) -> Result<String, tandem_model::ModelError> {
     let mut input = history.to_vec();
     input.push(ResponseItem::user_text("Write the handoff note now."));
-    let prompt = Prompt { instructions: COMPACT_INSTRUCTIONS.into(), input, tools: Vec::new(), parallel_tool_calls: false };
+    let prompt = Prompt {
+        instructions: COMPACT_INSTRUCTIONS.into(),
+        input,
+        tools: Vec::new(),
+        parallel_tool_calls: false,
+    };
     let mut stream = ctx.client.stream(&prompt).await?;
     let mut text = String::new();
     let mut deltas = String::new();
@@ -143,7 +168,8 @@ fn tail_start(history: &[ResponseItem], initial: usize, budget_chars: usize) -> 
         used += size;
         start -= 1;
     }
-    while start < history.len() && matches!(history[start], ResponseItem::FunctionCallOutput { .. }) {
+    while start < history.len() && matches!(history[start], ResponseItem::FunctionCallOutput { .. })
+    {
         start += 1;
     }
     start
@@ -152,10 +178,17 @@ fn tail_start(history: &[ResponseItem], initial: usize, budget_chars: usize) -> 
 fn item_chars(item: &ResponseItem) -> usize {
     match item {
         ResponseItem::Message { .. } => item.message_text().map_or(0, |t| t.len()),
-        ResponseItem::Reasoning { summary, encrypted_content, .. } => {
-            summary.iter().map(String::len).sum::<usize>() + encrypted_content.as_ref().map_or(0, String::len)
+        ResponseItem::Reasoning {
+            summary,
+            encrypted_content,
+            ..
+        } => {
+            summary.iter().map(String::len).sum::<usize>()
+                + encrypted_content.as_ref().map_or(0, String::len)
         }
-        ResponseItem::FunctionCall { arguments, name, .. } => arguments.len() + name.len(),
+        ResponseItem::FunctionCall {
+            arguments, name, ..
+        } => arguments.len() + name.len(),
         ResponseItem::FunctionCallOutput { output, .. } => output.len(),
     }
 }
@@ -173,8 +206,16 @@ mod tests {
     #[test]
     fn the_note_carries_task_plan_and_files_verbatim() {
         let files = ["src/a.rs".to_string()].into_iter().collect();
-        let plan = vec![PlanStep { step: "write the parser".into(), status: StepStatus::InProgress }];
-        let note = handoff_note(&["Fix the bug in parse()".into()], &plan, &files, "Tests fail in test_x.");
+        let plan = vec![PlanStep {
+            step: "write the parser".into(),
+            status: StepStatus::InProgress,
+        }];
+        let note = handoff_note(
+            &["Fix the bug in parse()".into()],
+            &plan,
+            &files,
+            "Tests fail in test_x.",
+        );
         assert!(note.contains("1. Fix the bug in parse()"));
         assert!(note.contains("- [~] write the parser"));
         assert!(note.contains("- src/a.rs"));
@@ -185,8 +226,15 @@ mod tests {
     fn the_tail_never_starts_with_an_orphaned_output() {
         let history = vec![
             ResponseItem::user_text("ctx"),
-            ResponseItem::FunctionCall { call_id: "1".into(), name: "shell".into(), arguments: "x".repeat(100) },
-            ResponseItem::FunctionCallOutput { call_id: "1".into(), output: "y".into() },
+            ResponseItem::FunctionCall {
+                call_id: "1".into(),
+                name: "shell".into(),
+                arguments: "x".repeat(100),
+            },
+            ResponseItem::FunctionCallOutput {
+                call_id: "1".into(),
+                output: "y".into(),
+            },
             ResponseItem::assistant_text("done"),
         ];
         // A budget that fits the output and the message but not the call.

@@ -97,7 +97,11 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, tx: mpsc::Sender<Chunk>, is_e
             Ok(0) | Err(_) => break,
             Ok(n) => {
                 let data = buf[..n].to_vec();
-                let chunk = if is_err { Chunk::Err(data) } else { Chunk::Out(data) };
+                let chunk = if is_err {
+                    Chunk::Err(data)
+                } else {
+                    Chunk::Out(data)
+                };
                 if tx.send(chunk).await.is_err() {
                     break;
                 }
@@ -128,7 +132,9 @@ pub async fn run(
         .process_group(0)
         .kill_on_drop(true);
     let start = Instant::now();
-    let mut child = command.spawn().map_err(|source| ExecError::Spawn { program, source })?;
+    let mut child = command
+        .spawn()
+        .map_err(|source| ExecError::Spawn { program, source })?;
     let pid = child.id();
     let (tx, mut rx) = mpsc::channel(64);
     if let Some(out) = child.stdout.take() {
@@ -192,12 +198,17 @@ pub async fn run(
 
 fn exit_code_of(status: std::process::ExitStatus) -> i32 {
     use std::os::unix::process::ExitStatusExt;
-    status.code().unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(0))
 }
 
 fn kill_group(pid: Option<u32>) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
-        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        let _ = nix::sys::signal::killpg(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        );
     }
 }
 
@@ -211,9 +222,14 @@ pub fn looks_like_sandbox_denial(output: &ExecOutput) -> bool {
         return true;
     }
     let text = output.stderr.to_ascii_lowercase();
-    ["permission denied", "operation not permitted", "read-only file system", "network is unreachable"]
-        .iter()
-        .any(|needle| text.contains(needle))
+    [
+        "permission denied",
+        "operation not permitted",
+        "read-only file system",
+        "network is unreachable",
+    ]
+    .iter()
+    .any(|needle| text.contains(needle))
 }
 
 #[cfg(test)]
@@ -239,7 +255,9 @@ mod tests {
     async fn captures_output_and_exit_code() {
         let r = req(&["sh", "-c", "echo out; echo err >&2; exit 3"], 5000);
         let mut seen = String::new();
-        let out = run(cmd(&r), &r, |s| seen.push_str(s), &CancellationToken::new()).await.unwrap();
+        let out = run(cmd(&r), &r, |s| seen.push_str(s), &CancellationToken::new())
+            .await
+            .unwrap();
         assert_eq!(out.exit_code, 3);
         assert!(out.aggregated.contains("out") && out.aggregated.contains("err"));
         assert_eq!(out.stderr, "err\n");
@@ -249,7 +267,9 @@ mod tests {
     #[tokio::test]
     async fn timeout_kills_the_whole_group() {
         let r = req(&["sh", "-c", "sleep 30 & sleep 30"], 200);
-        let out = run(cmd(&r), &r, |_| {}, &CancellationToken::new()).await.unwrap();
+        let out = run(cmd(&r), &r, |_| {}, &CancellationToken::new())
+            .await
+            .unwrap();
         assert!(out.timed_out);
         assert_eq!(out.exit_code, 124);
         assert!(out.duration < Duration::from_secs(5));
@@ -258,7 +278,9 @@ mod tests {
     #[tokio::test]
     async fn a_background_job_does_not_hold_the_call_open() {
         let r = req(&["sh", "-c", "sleep 30 & echo started"], 10_000);
-        let out = run(cmd(&r), &r, |_| {}, &CancellationToken::new()).await.unwrap();
+        let out = run(cmd(&r), &r, |_| {}, &CancellationToken::new())
+            .await
+            .unwrap();
         assert_eq!(out.exit_code, 0);
         assert!(out.duration < Duration::from_secs(5), "{:?}", out.duration);
     }

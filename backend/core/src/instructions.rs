@@ -18,9 +18,15 @@ pub fn environment_context(
 ) -> ResponseItem {
     let mut text = String::from("<environment_context>\n");
     text.push_str(&format!("  <cwd>{}</cwd>\n", cwd.display()));
-    text.push_str(&format!("  <approval_policy>{approval}</approval_policy>\n"));
+    text.push_str(&format!(
+        "  <approval_policy>{approval}</approval_policy>\n"
+    ));
     text.push_str(&format!("  <sandbox_mode>{sandbox}</sandbox_mode>\n"));
-    let net = if sandbox == SandboxMode::DangerFullAccess || network { "enabled" } else { "restricted" };
+    let net = if sandbox == SandboxMode::DangerFullAccess || network {
+        "enabled"
+    } else {
+        "restricted"
+    };
     text.push_str(&format!("  <network_access>{net}</network_access>\n"));
     if sandbox == SandboxMode::WorkspaceWrite {
         text.push_str("  <writable_roots>\n");

@@ -60,7 +60,10 @@ pub struct Kernel {
 impl Kernel {
     /// Start a session. Must be called inside a tokio runtime. The first event is always
     /// `session_configured`.
-    pub fn spawn(config: tandem_config::Config, options: KernelOptions) -> Result<Kernel, KernelError> {
+    pub fn spawn(
+        config: tandem_config::Config,
+        options: KernelOptions,
+    ) -> Result<Kernel, KernelError> {
         let config = Arc::new(config);
         let (event_tx, events) = mpsc::unbounded_channel();
         let (op_tx, op_rx) = mpsc::unbounded_channel();
@@ -70,9 +73,15 @@ impl Kernel {
         let (id, rollout, mut state, resumed) = match &options.resume {
             Some(path) => {
                 let replayed = rollout::replay(path)?;
-                let id = replayed.meta.as_ref().map(|m| m.id.clone()).unwrap_or_else(|| {
-                    path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-                });
+                let id = replayed
+                    .meta
+                    .as_ref()
+                    .map(|m| m.id.clone())
+                    .unwrap_or_else(|| {
+                        path.file_stem()
+                            .map(|s| s.to_string_lossy().into_owned())
+                            .unwrap_or_default()
+                    });
                 let mut state = SessionState {
                     initial_context_len: leading_context_len(&replayed.history),
                     history: replayed.history,
@@ -94,11 +103,18 @@ impl Kernel {
                     created_at: rollout::now_ms(),
                     cli_version: env!("CARGO_PKG_VERSION").into(),
                 };
-                (id, Rollout::create(&store, meta)?, SessionState::default(), false)
+                (
+                    id,
+                    Rollout::create(&store, meta)?,
+                    SessionState::default(),
+                    false,
+                )
             }
         };
 
-        let base_env = options.base_env.unwrap_or_else(|| std::env::vars().collect());
+        let base_env = options
+            .base_env
+            .unwrap_or_else(|| std::env::vars().collect());
         let session = Arc::new(Session::new(SessionParts {
             id: id.clone(),
             client: ModelClient::new(config.model_provider.clone(), config.model.clone()),
@@ -135,16 +151,33 @@ impl Kernel {
                 sandbox_mode: config.sandbox_mode,
                 approval_policy: config.approval_policy,
                 instruction_files: docs.files.iter().map(|p| p.display().to_string()).collect(),
-                truncated_instruction_files: docs.truncated.iter().map(|p| p.display().to_string()).collect(),
-                rollout_path: session.rollout.lock().map(|r| r.path().display().to_string()).unwrap_or_default(),
+                truncated_instruction_files: docs
+                    .truncated
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect(),
+                rollout_path: session
+                    .rollout
+                    .lock()
+                    .map(|r| r.path().display().to_string())
+                    .unwrap_or_default(),
                 resumed,
             }),
         );
         for warning in &config.warnings {
-            session.emit(None, EventMsg::Warning { message: warning.clone() });
+            session.emit(
+                None,
+                EventMsg::Warning {
+                    message: warning.clone(),
+                },
+            );
         }
         tokio::spawn(actor(session, op_rx));
-        Ok(Kernel { session_id: id, ops: OpSender(op_tx), events })
+        Ok(Kernel {
+            session_id: id,
+            ops: OpSender(op_tx),
+            events,
+        })
     }
 
     pub fn session_id(&self) -> &str {
@@ -170,7 +203,9 @@ fn leading_context_len(history: &[ResponseItem]) -> usize {
     history
         .iter()
         .take_while(|i| {
-            i.message_text().is_some_and(|t| t.starts_with("<environment_context>") || t.starts_with("# AGENTS.md instructions"))
+            i.message_text().is_some_and(|t| {
+                t.starts_with("<environment_context>") || t.starts_with("# AGENTS.md instructions")
+            })
         })
         .count()
 }
@@ -188,7 +223,12 @@ async fn actor(session: Arc<Session>, mut ops: mpsc::UnboundedReceiver<Op>) {
             && let Some(work) = queue.pop_front()
         {
             let cancel = CancellationToken::new();
-            let ctx = TurnContext::new(session.clone(), session.next_turn_id(), &overrides_of(&work), cancel.clone());
+            let ctx = TurnContext::new(
+                session.clone(),
+                session.next_turn_id(),
+                &overrides_of(&work),
+                cancel.clone(),
+            );
             let handle = tokio::spawn(async move {
                 match work {
                     Work::Turn(input, _) => turn::run_turn(ctx, input).await,

@@ -17,7 +17,11 @@ pub enum CommandPlan {
     /// Run it now; `sandboxed` says whether through the sandbox helper.
     Run { sandboxed: bool },
     /// Ask first; if allowed, run with `sandboxed`.
-    Ask { kind: ApprovalKind, reason: String, sandboxed: bool },
+    Ask {
+        kind: ApprovalKind,
+        reason: String,
+        sandboxed: bool,
+    },
     /// Do not run it; this message goes to the model.
     Reject(String),
 }
@@ -36,7 +40,9 @@ pub fn plan_command(
 ) -> CommandPlan {
     let sandboxed = sandbox != SandboxMode::DangerFullAccess;
     if escalate && sandboxed {
-        let reason = justification.unwrap_or("the model asked to run this outside the sandbox").to_string();
+        let reason = justification
+            .unwrap_or("the model asked to run this outside the sandbox")
+            .to_string();
         return match approval {
             _ if session_approved => CommandPlan::Run { sandboxed: false },
             ApprovalPolicy::Never => CommandPlan::Reject(
@@ -66,7 +72,8 @@ pub fn plan_retry_outside_sandbox(approval: ApprovalPolicy) -> Option<CommandPla
         ApprovalPolicy::Never => None,
         ApprovalPolicy::Untrusted | ApprovalPolicy::OnRequest => Some(CommandPlan::Ask {
             kind: ApprovalKind::Escalation,
-            reason: "the command failed inside the sandbox; run it again without the sandbox?".into(),
+            reason: "the command failed inside the sandbox; run it again without the sandbox?"
+                .into(),
             sandboxed: false,
         }),
     }
@@ -91,22 +98,37 @@ pub fn plan_patch(
     let blocked: Vec<&PathBuf> = match sandbox {
         SandboxMode::DangerFullAccess => Vec::new(),
         SandboxMode::ReadOnly => paths.iter().collect(),
-        SandboxMode::WorkspaceWrite => paths.iter().filter(|p| !is_writable(writable_roots, p)).collect(),
+        SandboxMode::WorkspaceWrite => paths
+            .iter()
+            .filter(|p| !is_writable(writable_roots, p))
+            .collect(),
     };
     if blocked.is_empty() {
         return if approval == ApprovalPolicy::Untrusted || approve_before_write {
-            PatchPlan::Ask { reason: "review the proposed change".into() }
+            PatchPlan::Ask {
+                reason: "review the proposed change".into(),
+            }
         } else {
             PatchPlan::Apply
         };
     }
-    let list = blocked.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+    let list = blocked
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
     let why = match sandbox {
-        SandboxMode::ReadOnly => format!("the sandbox is read-only, so these files cannot be written: {list}"),
-        _ => format!("outside the writable roots or in a protected directory (.git, .tandem, .agents): {list}"),
+        SandboxMode::ReadOnly => {
+            format!("the sandbox is read-only, so these files cannot be written: {list}")
+        }
+        _ => format!(
+            "outside the writable roots or in a protected directory (.git, .tandem, .agents): {list}"
+        ),
     };
     match approval {
-        ApprovalPolicy::Never => PatchPlan::Reject(format!("patch rejected: {why}. No file was changed.")),
+        ApprovalPolicy::Never => {
+            PatchPlan::Reject(format!("patch rejected: {why}. No file was changed."))
+        }
         _ => PatchPlan::Ask { reason: why },
     }
 }
@@ -117,7 +139,9 @@ pub fn is_writable(roots: &[PathBuf], path: &Path) -> bool {
     roots.iter().any(|root| {
         let root = normalize(root);
         match path.strip_prefix(&root) {
-            Ok(rel) => !rel.components().any(|c| matches!(c, Component::Normal(n) if PROTECTED_DIRS.iter().any(|p| n == *p))),
+            Ok(rel) => !rel.components().any(
+                |c| matches!(c, Component::Normal(n) if PROTECTED_DIRS.iter().any(|p| n == *p)),
+            ),
             Err(_) => false,
         }
     })
@@ -156,15 +180,63 @@ mod tests {
         type Check = Box<dyn Fn(&CommandPlan) -> bool>;
         let cases: Vec<(ApprovalPolicy, SandboxMode, &str, bool, Check)> = vec![
             (Untrusted, WorkspaceWrite, "ls", false, Box::new(run(true))),
-            (Untrusted, WorkspaceWrite, "cargo test", false, Box::new(ask(ApprovalKind::Command))),
-            (Untrusted, DangerFullAccess, "cargo test", false, Box::new(ask(ApprovalKind::Command))),
-            (Untrusted, WorkspaceWrite, "cargo test", true, Box::new(ask(ApprovalKind::Escalation))),
-            (OnRequest, WorkspaceWrite, "cargo test", false, Box::new(run(true))),
-            (OnRequest, ReadOnly, "cargo test", true, Box::new(ask(ApprovalKind::Escalation))),
-            (OnRequest, DangerFullAccess, "cargo test", true, Box::new(run(false))),
-            (Never, WorkspaceWrite, "cargo test", false, Box::new(run(true))),
+            (
+                Untrusted,
+                WorkspaceWrite,
+                "cargo test",
+                false,
+                Box::new(ask(ApprovalKind::Command)),
+            ),
+            (
+                Untrusted,
+                DangerFullAccess,
+                "cargo test",
+                false,
+                Box::new(ask(ApprovalKind::Command)),
+            ),
+            (
+                Untrusted,
+                WorkspaceWrite,
+                "cargo test",
+                true,
+                Box::new(ask(ApprovalKind::Escalation)),
+            ),
+            (
+                OnRequest,
+                WorkspaceWrite,
+                "cargo test",
+                false,
+                Box::new(run(true)),
+            ),
+            (
+                OnRequest,
+                ReadOnly,
+                "cargo test",
+                true,
+                Box::new(ask(ApprovalKind::Escalation)),
+            ),
+            (
+                OnRequest,
+                DangerFullAccess,
+                "cargo test",
+                true,
+                Box::new(run(false)),
+            ),
+            (
+                Never,
+                WorkspaceWrite,
+                "cargo test",
+                false,
+                Box::new(run(true)),
+            ),
             (Never, WorkspaceWrite, "cargo test", true, Box::new(reject)),
-            (Never, DangerFullAccess, "rm -rf x", false, Box::new(run(false))),
+            (
+                Never,
+                DangerFullAccess,
+                "rm -rf x",
+                false,
+                Box::new(run(false)),
+            ),
         ];
         for (a, s, cmd, esc, check) in cases {
             let plan = plan_command(a, s, &v(cmd), esc, None, false);
@@ -174,8 +246,28 @@ mod tests {
 
     #[test]
     fn session_approval_skips_the_question() {
-        assert_eq!(plan_command(Untrusted, WorkspaceWrite, &v("cargo test"), false, None, true), CommandPlan::Run { sandboxed: true });
-        assert_eq!(plan_command(OnRequest, WorkspaceWrite, &v("cargo test"), true, None, true), CommandPlan::Run { sandboxed: false });
+        assert_eq!(
+            plan_command(
+                Untrusted,
+                WorkspaceWrite,
+                &v("cargo test"),
+                false,
+                None,
+                true
+            ),
+            CommandPlan::Run { sandboxed: true }
+        );
+        assert_eq!(
+            plan_command(
+                OnRequest,
+                WorkspaceWrite,
+                &v("cargo test"),
+                true,
+                None,
+                true
+            ),
+            CommandPlan::Run { sandboxed: false }
+        );
     }
 
     #[test]
@@ -184,15 +276,45 @@ mod tests {
         let inside = vec![PathBuf::from("/w/src/a.rs")];
         let git = vec![PathBuf::from("/w/.git/config")];
         let outside = vec![PathBuf::from("/w/../etc/passwd")];
-        assert_eq!(plan_patch(OnRequest, WorkspaceWrite, &roots, &inside, false), PatchPlan::Apply);
-        assert_eq!(plan_patch(Never, WorkspaceWrite, &roots, &inside, false), PatchPlan::Apply);
-        assert!(matches!(plan_patch(Untrusted, WorkspaceWrite, &roots, &inside, false), PatchPlan::Ask { .. }));
-        assert!(matches!(plan_patch(OnRequest, WorkspaceWrite, &roots, &inside, true), PatchPlan::Ask { .. }));
-        assert!(matches!(plan_patch(OnRequest, WorkspaceWrite, &roots, &git, false), PatchPlan::Ask { .. }));
-        assert!(matches!(plan_patch(Never, WorkspaceWrite, &roots, &git, false), PatchPlan::Reject(_)));
-        assert!(matches!(plan_patch(Never, WorkspaceWrite, &roots, &outside, false), PatchPlan::Reject(_)));
-        assert!(matches!(plan_patch(Never, ReadOnly, &roots, &inside, false), PatchPlan::Reject(_)));
-        assert!(matches!(plan_patch(OnRequest, ReadOnly, &roots, &inside, false), PatchPlan::Ask { .. }));
-        assert_eq!(plan_patch(Never, DangerFullAccess, &roots, &outside, false), PatchPlan::Apply);
+        assert_eq!(
+            plan_patch(OnRequest, WorkspaceWrite, &roots, &inside, false),
+            PatchPlan::Apply
+        );
+        assert_eq!(
+            plan_patch(Never, WorkspaceWrite, &roots, &inside, false),
+            PatchPlan::Apply
+        );
+        assert!(matches!(
+            plan_patch(Untrusted, WorkspaceWrite, &roots, &inside, false),
+            PatchPlan::Ask { .. }
+        ));
+        assert!(matches!(
+            plan_patch(OnRequest, WorkspaceWrite, &roots, &inside, true),
+            PatchPlan::Ask { .. }
+        ));
+        assert!(matches!(
+            plan_patch(OnRequest, WorkspaceWrite, &roots, &git, false),
+            PatchPlan::Ask { .. }
+        ));
+        assert!(matches!(
+            plan_patch(Never, WorkspaceWrite, &roots, &git, false),
+            PatchPlan::Reject(_)
+        ));
+        assert!(matches!(
+            plan_patch(Never, WorkspaceWrite, &roots, &outside, false),
+            PatchPlan::Reject(_)
+        ));
+        assert!(matches!(
+            plan_patch(Never, ReadOnly, &roots, &inside, false),
+            PatchPlan::Reject(_)
+        ));
+        assert!(matches!(
+            plan_patch(OnRequest, ReadOnly, &roots, &inside, false),
+            PatchPlan::Ask { .. }
+        ));
+        assert_eq!(
+            plan_patch(Never, DangerFullAccess, &roots, &outside, false),
+            PatchPlan::Apply
+        );
     }
 }

@@ -25,22 +25,34 @@ pub enum RolloutError {
         #[source]
         source: std::io::Error,
     },
-    #[error("no session with id `{0}` (see `tandem exec resume --last`, or the ids in $TANDEM_HOME/sessions/index.jsonl)")]
+    #[error(
+        "no session with id `{0}` (see `tandem exec resume --last`, or the ids in $TANDEM_HOME/sessions/index.jsonl)"
+    )]
     NotFound(String),
     #[error("session id `{0}` is ambiguous; give more characters")]
     Ambiguous(String),
     #[error("no recorded session yet; start one with `tandem exec \"<prompt>\"`")]
     NoSessions,
     #[error("the session record {path} is damaged at line {line}: {detail}")]
-    Corrupt { path: PathBuf, line: usize, detail: String },
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> RolloutError + '_ {
-    move |source| RolloutError::Io { path: path.to_path_buf(), source }
+    move |source| RolloutError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 pub fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -49,7 +61,9 @@ pub enum RolloutLine {
     SessionMeta(SessionMeta),
     ResponseItem(ResponseItem),
     /// The history was replaced (compaction); what follows builds on this.
-    Compacted { history: Vec<ResponseItem> },
+    Compacted {
+        history: Vec<ResponseItem>,
+    },
     /// State the kernel keeps beside the history, saved at the end of each turn.
     TurnState(TurnState),
     /// The stable event stream, for people and tools reading the record.
@@ -96,7 +110,9 @@ pub struct SessionStore {
 
 impl SessionStore {
     pub fn new(tandem_home: &Path) -> Self {
-        SessionStore { dir: tandem_home.join("sessions") }
+        SessionStore {
+            dir: tandem_home.join("sessions"),
+        }
     }
 
     pub fn path_for(&self, id: &str) -> PathBuf {
@@ -117,7 +133,9 @@ impl SessionStore {
         let file = File::open(&index).map_err(|_| RolloutError::NotFound(id.into()))?;
         let mut found: Option<String> = None;
         for line in BufReader::new(file).lines().map_while(Result::ok) {
-            let Ok(entry) = serde_json::from_str::<IndexEntry>(&line) else { continue };
+            let Ok(entry) = serde_json::from_str::<IndexEntry>(&line) else {
+                continue;
+            };
             if entry.id.starts_with(id) {
                 if found.as_deref().is_some_and(|f| f != entry.path) {
                     return Err(RolloutError::Ambiguous(id.into()));
@@ -125,7 +143,9 @@ impl SessionStore {
                 found = Some(entry.path);
             }
         }
-        found.map(PathBuf::from).ok_or_else(|| RolloutError::NotFound(id.into()))
+        found
+            .map(PathBuf::from)
+            .ok_or_else(|| RolloutError::NotFound(id.into()))
     }
 
     /// The most recently created session, read from the tail of the index.
@@ -139,8 +159,16 @@ impl SessionStore {
             file.seek(SeekFrom::Start(start)).map_err(io_err(&index))?;
             let mut buf = String::new();
             file.read_to_string(&mut buf).map_err(io_err(&index))?;
-            let complete = if start == 0 { &buf[..] } else { buf.split_once('\n').map_or("", |(_, rest)| rest) };
-            if let Some(entry) = complete.lines().rev().find_map(|l| serde_json::from_str::<IndexEntry>(l).ok()) {
+            let complete = if start == 0 {
+                &buf[..]
+            } else {
+                buf.split_once('\n').map_or("", |(_, rest)| rest)
+            };
+            if let Some(entry) = complete
+                .lines()
+                .rev()
+                .find_map(|l| serde_json::from_str::<IndexEntry>(l).ok())
+            {
                 return Ok(PathBuf::from(entry.path));
             }
             if start == 0 {
@@ -152,7 +180,11 @@ impl SessionStore {
 
     fn append_index(&self, entry: &IndexEntry) -> Result<(), RolloutError> {
         let index = self.index_path();
-        let mut f = OpenOptions::new().create(true).append(true).open(&index).map_err(io_err(&index))?;
+        let mut f = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&index)
+            .map_err(io_err(&index))?;
         let mut line = serde_json::to_string(entry).unwrap_or_default();
         line.push('\n');
         // One write call per line: appends from concurrent sessions do not interleave.
@@ -172,7 +204,11 @@ impl Rollout {
     pub fn create(store: &SessionStore, meta: SessionMeta) -> Result<Self, RolloutError> {
         std::fs::create_dir_all(&store.dir).map_err(io_err(&store.dir))?;
         let path = store.path_for(&meta.id);
-        let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(io_err(&path))?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(io_err(&path))?;
         store.append_index(&IndexEntry {
             id: meta.id.clone(),
             path: path.display().to_string(),
@@ -186,7 +222,10 @@ impl Rollout {
 
     /// Reopen an existing record to append to it.
     pub fn reopen(path: &Path) -> Result<Self, RolloutError> {
-        let file = OpenOptions::new().append(true).open(path).map_err(io_err(path))?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(io_err(path))?;
         Ok(Self::start(path.to_path_buf(), file))
     }
 
@@ -206,7 +245,11 @@ impl Rollout {
                 }
             })
             .ok();
-        Rollout { path, tx: Some(tx), thread }
+        Rollout {
+            path,
+            tx: Some(tx),
+            thread,
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -257,7 +300,11 @@ pub fn replay(path: &Path) -> Result<Replayed, RolloutError> {
             // A torn last line (a crash mid-write) is expected; anything else is damage.
             Err(e) if e.is_eof() => break,
             Err(e) => {
-                return Err(RolloutError::Corrupt { path: path.into(), line: i + 1, detail: e.to_string() });
+                return Err(RolloutError::Corrupt {
+                    path: path.into(),
+                    line: i + 1,
+                    detail: e.to_string(),
+                });
             }
         };
         match stamped.line {
@@ -276,7 +323,14 @@ mod tests {
     use super::*;
 
     fn meta(id: &str) -> SessionMeta {
-        SessionMeta { id: id.into(), cwd: "/w".into(), model: "m".into(), model_provider: "p".into(), created_at: 1, cli_version: "0".into() }
+        SessionMeta {
+            id: id.into(),
+            cwd: "/w".into(),
+            model: "m".into(),
+            model_provider: "p".into(),
+            created_at: 1,
+            cli_version: "0".into(),
+        }
     }
 
     #[test]
@@ -285,11 +339,21 @@ mod tests {
         let store = SessionStore::new(home.path());
         let mut r = Rollout::create(&store, meta("s1")).unwrap();
         r.record(&RolloutLine::ResponseItem(ResponseItem::user_text("one")));
-        r.record(&RolloutLine::Compacted { history: vec![ResponseItem::user_text("note")] });
-        r.record(&RolloutLine::ResponseItem(ResponseItem::assistant_text("two")));
+        r.record(&RolloutLine::Compacted {
+            history: vec![ResponseItem::user_text("note")],
+        });
+        r.record(&RolloutLine::ResponseItem(ResponseItem::assistant_text(
+            "two",
+        )));
         r.close();
         let back = replay(&store.find("s1").unwrap()).unwrap();
-        assert_eq!(back.history, vec![ResponseItem::user_text("note"), ResponseItem::assistant_text("two")]);
+        assert_eq!(
+            back.history,
+            vec![
+                ResponseItem::user_text("note"),
+                ResponseItem::assistant_text("two")
+            ]
+        );
         assert_eq!(back.meta.unwrap().id, "s1");
     }
 
@@ -313,7 +377,14 @@ mod tests {
         let store = SessionStore::new(home.path());
         std::fs::create_dir_all(&store.dir).unwrap();
         for i in 0..2000 {
-            store.append_index(&IndexEntry { id: format!("id{i}"), path: format!("/p/{i}"), cwd: "/w".into(), created_at: i }).unwrap();
+            store
+                .append_index(&IndexEntry {
+                    id: format!("id{i}"),
+                    path: format!("/p/{i}"),
+                    cwd: "/w".into(),
+                    created_at: i,
+                })
+                .unwrap();
         }
         assert_eq!(store.last().unwrap(), PathBuf::from("/p/1999"));
     }

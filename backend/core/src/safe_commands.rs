@@ -15,7 +15,9 @@ pub fn is_known_safe(argv: &[String]) -> bool {
 
 /// The script of `bash -lc SCRIPT`, `sh -c SCRIPT` and the like.
 fn shell_script(argv: &[String]) -> Option<&str> {
-    let [shell, flag, script] = argv else { return None };
+    let [shell, flag, script] = argv else {
+        return None;
+    };
     let name = basename(shell);
     let is_shell = matches!(name, "bash" | "sh" | "zsh" | "dash");
     let is_c = matches!(flag.as_str(), "-c" | "-lc" | "-cl");
@@ -27,7 +29,9 @@ fn basename(path: &str) -> &str {
 }
 
 fn is_safe_simple(argv: &[String]) -> bool {
-    let Some(program) = argv.first() else { return false };
+    let Some(program) = argv.first() else {
+        return false;
+    };
     let args = &argv[1..];
     match basename(program) {
         "cat" | "cd" | "cut" | "echo" | "expr" | "false" | "grep" | "head" | "id" | "ls" | "nl"
@@ -38,13 +42,23 @@ fn is_safe_simple(argv: &[String]) -> bool {
         "find" => !args.iter().any(|a| {
             matches!(
                 a.as_str(),
-                "-exec" | "-execdir" | "-ok" | "-okdir" | "-delete" | "-fls" | "-fprint"
-                    | "-fprint0" | "-fprintf"
+                "-exec"
+                    | "-execdir"
+                    | "-ok"
+                    | "-okdir"
+                    | "-delete"
+                    | "-fls"
+                    | "-fprint"
+                    | "-fprint0"
+                    | "-fprintf"
             )
         }),
         "rg" => !args.iter().any(|a| {
-            a == "--pre" || a.starts_with("--pre=") || a.starts_with("--hostname-bin")
-                || a == "-z" || a == "--search-zip"
+            a == "--pre"
+                || a.starts_with("--pre=")
+                || a.starts_with("--hostname-bin")
+                || a == "-z"
+                || a == "--search-zip"
         }),
         "git" => is_safe_git(args),
         "sed" => is_safe_sed(args),
@@ -53,12 +67,19 @@ fn is_safe_simple(argv: &[String]) -> bool {
 }
 
 fn is_safe_git(args: &[String]) -> bool {
-    let Some(sub) = args.first() else { return false };
+    let Some(sub) = args.first() else {
+        return false;
+    };
     let rest = &args[1..];
     let risky = |a: &String| {
-        a == "-c" || a.starts_with("--config-env") || a.starts_with("--output")
-            || a.starts_with("--ext-diff") || a.starts_with("--textconv") || a.starts_with("--exec")
-            || a == "-p" || a.starts_with("--paginate")
+        a == "-c"
+            || a.starts_with("--config-env")
+            || a.starts_with("--output")
+            || a.starts_with("--ext-diff")
+            || a.starts_with("--textconv")
+            || a.starts_with("--exec")
+            || a == "-p"
+            || a.starts_with("--paginate")
     };
     if rest.iter().any(risky) {
         return false;
@@ -67,7 +88,10 @@ fn is_safe_git(args: &[String]) -> bool {
         "status" | "log" | "diff" | "show" | "rev-parse" | "ls-files" | "blame" => true,
         // Only the listing forms of `git branch`: creating or deleting a branch writes.
         "branch" => rest.iter().all(|a| {
-            matches!(a.as_str(), "-a" | "--all" | "-r" | "--remotes" | "-v" | "-vv" | "--list" | "--show-current")
+            matches!(
+                a.as_str(),
+                "-a" | "--all" | "-r" | "--remotes" | "-v" | "-vv" | "--list" | "--show-current"
+            )
         }),
         _ => false,
     }
@@ -78,10 +102,15 @@ fn is_safe_sed(args: &[String]) -> bool {
     if args.len() > 3 || args.first().map(String::as_str) != Some("-n") {
         return false;
     }
-    let Some(expr) = args.get(1) else { return false };
-    let Some(range) = expr.strip_suffix('p') else { return false };
+    let Some(expr) = args.get(1) else {
+        return false;
+    };
+    let Some(range) = expr.strip_suffix('p') else {
+        return false;
+    };
     let mut parts = range.split(',');
-    let is_num = |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
+    let is_num =
+        |s: Option<&str>| s.is_some_and(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()));
     let first_ok = is_num(parts.next());
     let second_ok = match parts.next() {
         None => true,

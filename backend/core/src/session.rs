@@ -8,9 +8,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use tandem_apply_patch::FileSource;
 use tandem_model::{ModelClient, ResponseItem};
+use tandem_protocol::ReviewDecision;
 use tandem_protocol::events::{ApprovalRequest, Event, EventMsg, ThreadEvent};
 use tandem_protocol::items::{PlanStep, TokenUsage};
-use tandem_protocol::ReviewDecision;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -122,7 +122,10 @@ impl Session {
 
     /// Send an event to the shell, and record its stable projection.
     pub fn emit(&self, turn_id: Option<&str>, msg: EventMsg) {
-        let event = Event { turn_id: turn_id.map(String::from), msg };
+        let event = Event {
+            turn_id: turn_id.map(String::from),
+            msg,
+        };
         if let Some(stable) = ThreadEvent::from_event(&event)
             && let Ok(value) = serde_json::to_value(&stable)
         {
@@ -132,7 +135,10 @@ impl Session {
     }
 
     pub fn record(&self, line: &RolloutLine) {
-        self.rollout.lock().unwrap_or_else(|e| e.into_inner()).record(line);
+        self.rollout
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(line);
     }
 
     /// Append to the history and to the record.
@@ -148,27 +154,45 @@ impl Session {
         mut request: ApprovalRequest,
         cancel: &CancellationToken,
     ) -> ReviewDecision {
-        let id = format!("approval_{}", self.next_approval.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "approval_{}",
+            self.next_approval.fetch_add(1, Ordering::Relaxed)
+        );
         request.id = id.clone();
         let (tx, rx) = oneshot::channel();
-        self.pending_approvals.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone(), tx);
+        self.pending_approvals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id.clone(), tx);
         self.emit(Some(turn_id), EventMsg::ApprovalRequest(request));
         let decision = tokio::select! {
             answer = rx => answer.unwrap_or(ReviewDecision::Deny),
             () = cancel.cancelled() => ReviewDecision::Cancel,
         };
-        self.pending_approvals.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+        self.pending_approvals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&id);
         decision
     }
 
     /// Deliver an answer. Unknown ids (already answered, or cancelled) are reported, not fatal.
     pub fn resolve_approval(&self, id: &str, decision: ReviewDecision) {
-        let sender = self.pending_approvals.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        let sender = self
+            .pending_approvals
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
         match sender {
             Some(tx) => {
                 let _ = tx.send(decision);
             }
-            None => self.emit(None, EventMsg::Warning { message: format!("no pending approval with id `{id}`") }),
+            None => self.emit(
+                None,
+                EventMsg::Warning {
+                    message: format!("no pending approval with id `{id}`"),
+                },
+            ),
         }
     }
 }

@@ -43,7 +43,10 @@ impl SharedConfigArgs {
             .map(|o| tandem_config::parse_cli_override(o))
             .collect::<Result<Vec<_>, _>>()?;
         let cwd = match &self.cwd {
-            Some(dir) => Some(std::fs::canonicalize(dir).map_err(|e| anyhow::anyhow!("-C {}: {e}", dir.display()))?),
+            Some(dir) => Some(
+                std::fs::canonicalize(dir)
+                    .map_err(|e| anyhow::anyhow!("-C {}: {e}", dir.display()))?,
+            ),
             None => None,
         };
         Ok(tandem_config::ConfigOverrides {

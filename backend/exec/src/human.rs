@@ -14,11 +14,18 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(enabled: bool) -> Self {
-        Printer { enabled, color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
+        Printer {
+            enabled,
+            color: std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+        }
     }
 
     fn style(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
 
     pub fn note(&self, text: &str) {
@@ -49,24 +56,39 @@ impl Printer {
                     s.push_str(&format!("\ninstructions: {f}"));
                 }
                 for f in &c.truncated_instruction_files {
-                    s.push_str(&format!("\ninstructions truncated to fit project_doc_max_bytes: {f}"));
+                    s.push_str(&format!(
+                        "\ninstructions truncated to fit project_doc_max_bytes: {f}"
+                    ));
                 }
                 Some(s)
             }
             EventMsg::ItemStarted { item } => match &item.details {
-                ItemDetails::CommandExecution { command, .. } => Some(self.style("36", &format!("$ {command}"))),
+                ItemDetails::CommandExecution { command, .. } => {
+                    Some(self.style("36", &format!("$ {command}")))
+                }
                 _ => None,
             },
-            EventMsg::ItemUpdated { item } | EventMsg::ItemCompleted { item } => self.item_line(item, matches!(event.msg, EventMsg::ItemCompleted { .. })),
+            EventMsg::ItemUpdated { item } | EventMsg::ItemCompleted { item } => {
+                self.item_line(item, matches!(event.msg, EventMsg::ItemCompleted { .. }))
+            }
             EventMsg::Warning { message } => Some(self.style("33", &format!("warning: {message}"))),
             EventMsg::Error { message } => Some(self.style("31", &format!("error: {message}"))),
-            EventMsg::TurnFailed { error } => Some(self.style("31", &format!("error: {}", error.message))),
-            EventMsg::TurnAborted { reason } => Some(self.style("33", &format!("turn aborted: {reason}"))),
-            EventMsg::ContextCompacted { replaced_items, .. } => Some(format!("context compacted ({replaced_items} older items summarised)")),
-            EventMsg::TurnCompleted { usage, .. } => Some(self.style("2", &format!(
-                "tokens: {} in ({} cached), {} out",
-                usage.input_tokens, usage.cached_input_tokens, usage.output_tokens
-            ))),
+            EventMsg::TurnFailed { error } => {
+                Some(self.style("31", &format!("error: {}", error.message)))
+            }
+            EventMsg::TurnAborted { reason } => {
+                Some(self.style("33", &format!("turn aborted: {reason}")))
+            }
+            EventMsg::ContextCompacted { replaced_items, .. } => Some(format!(
+                "context compacted ({replaced_items} older items summarised)"
+            )),
+            EventMsg::TurnCompleted { usage, .. } => Some(self.style(
+                "2",
+                &format!(
+                    "tokens: {} in ({} cached), {} out",
+                    usage.input_tokens, usage.cached_input_tokens, usage.output_tokens
+                ),
+            )),
             _ => None,
         };
         if let Some(line) = line {
@@ -76,9 +98,18 @@ impl Printer {
 
     fn item_line(&self, item: &ThreadItem, completed: bool) -> Option<String> {
         match &item.details {
-            ItemDetails::AgentMessage { text } if completed => Some(format!("{}\n{text}", self.style("1;35", "agent"))),
-            ItemDetails::Reasoning { text } if completed && !text.is_empty() => Some(self.style("2;3", &format!("thinking: {text}"))),
-            ItemDetails::CommandExecution { aggregated_output, exit_code, status, .. } if completed => {
+            ItemDetails::AgentMessage { text } if completed => {
+                Some(format!("{}\n{text}", self.style("1;35", "agent")))
+            }
+            ItemDetails::Reasoning { text } if completed && !text.is_empty() => {
+                Some(self.style("2;3", &format!("thinking: {text}")))
+            }
+            ItemDetails::CommandExecution {
+                aggregated_output,
+                exit_code,
+                status,
+                ..
+            } if completed => {
                 let mut s = String::new();
                 let lines: Vec<&str> = aggregated_output.lines().collect();
                 for l in lines.iter().take(OUTPUT_LINES) {
@@ -86,7 +117,10 @@ impl Printer {
                     s.push('\n');
                 }
                 if lines.len() > OUTPUT_LINES {
-                    s.push_str(&self.style("2", &format!("  … {} more lines\n", lines.len() - OUTPUT_LINES)));
+                    s.push_str(&self.style(
+                        "2",
+                        &format!("  … {} more lines\n", lines.len() - OUTPUT_LINES),
+                    ));
                 }
                 let verdict = match (status, exit_code) {
                     (ItemStatus::Declined, _) => self.style("33", "  declined"),
@@ -116,11 +150,20 @@ impl Printer {
             ItemDetails::TodoList { items } => {
                 let mut s = String::from("plan:");
                 for i in items {
-                    s.push_str(&format!("\n  [{}] {}", if i.completed { "x" } else { " " }, i.text));
+                    s.push_str(&format!(
+                        "\n  [{}] {}",
+                        if i.completed { "x" } else { " " },
+                        i.text
+                    ));
                 }
                 Some(s)
             }
-            ItemDetails::McpToolCall { server, tool, status, .. } if completed => Some(format!("mcp {server}.{tool}: {status:?}")),
+            ItemDetails::McpToolCall {
+                server,
+                tool,
+                status,
+                ..
+            } if completed => Some(format!("mcp {server}.{tool}: {status:?}")),
             ItemDetails::Error { message } => Some(self.style("31", &format!("error: {message}"))),
             _ => None,
         }

@@ -20,7 +20,9 @@ use tandem_protocol::{ApprovalPolicy, ReviewDecision, SandboxMode};
 /// Run `tandem exec`; returns the process exit code.
 pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyhow::Result<i32> {
     let (prompt_arg, resume) = match &args.command {
-        Some(cli::ExecCommand::Resume(r)) if r.last && r.prompt.is_none() => (r.session_id.clone(), Some(r)),
+        Some(cli::ExecCommand::Resume(r)) if r.last && r.prompt.is_none() => {
+            (r.session_id.clone(), Some(r))
+        }
         Some(cli::ExecCommand::Resume(r)) => (r.prompt.clone(), Some(r)),
         None => (args.prompt.clone(), None),
     };
@@ -28,8 +30,12 @@ pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyho
     let mut overrides = args.config.to_overrides()?;
     // `tandem exec` is headless: by default it may read but not write, and never asks.
     if args.full_auto {
-        overrides.sandbox_mode.get_or_insert(SandboxMode::WorkspaceWrite);
-        overrides.approval_policy.get_or_insert(ApprovalPolicy::OnRequest);
+        overrides
+            .sandbox_mode
+            .get_or_insert(SandboxMode::WorkspaceWrite);
+        overrides
+            .approval_policy
+            .get_or_insert(ApprovalPolicy::OnRequest);
     }
     let config = tandem_config::Config::load(overrides)?;
     let resume_path = match resume {
@@ -46,8 +52,18 @@ pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyho
         }
         None => None,
     };
-    let mut kernel = Kernel::spawn(config, KernelOptions { resume: resume_path, sandbox_helper, ..KernelOptions::default() })?;
-    kernel.submit(Op::UserTurn { input: vec![UserInput::Text { text: prompt }], overrides: Default::default() })?;
+    let mut kernel = Kernel::spawn(
+        config,
+        KernelOptions {
+            resume: resume_path,
+            sandbox_helper,
+            ..KernelOptions::default()
+        },
+    )?;
+    kernel.submit(Op::UserTurn {
+        input: vec![UserInput::Text { text: prompt }],
+        overrides: Default::default(),
+    })?;
 
     let mut printer = human::Printer::new(!args.json);
     let mut last_message: Option<String> = None;
@@ -62,7 +78,7 @@ pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyho
                 if interrupts > 1 {
                     return Ok(130);
                 }
-                eprintln!("interrupting… (press Ctrl-C again to quit at once)");
+                let _ = writeln!(std::io::stderr(), "interrupting… (press Ctrl-C again to quit at once)");
                 kernel.submit(Op::Interrupt)?;
                 continue;
             }
@@ -86,9 +102,14 @@ pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyho
                     req.kind,
                     req.command.as_ref().map(|c| c.join(" ")).unwrap_or_else(|| "a patch".into())
                 ));
-                kernel.submit(Op::Approval { id: req.id.clone(), decision: ReviewDecision::Deny })?;
+                kernel.submit(Op::Approval {
+                    id: req.id.clone(),
+                    decision: ReviewDecision::Deny,
+                })?;
             }
-            EventMsg::TurnCompleted { last_agent_message, .. } => {
+            EventMsg::TurnCompleted {
+                last_agent_message, ..
+            } => {
                 last_message.clone_from(last_agent_message);
                 turn_over = true;
             }
@@ -105,8 +126,9 @@ pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyho
         }
     }
     if let Some(path) = &args.output_last_message {
-        std::fs::write(path, last_message.clone().unwrap_or_default())
-            .with_context(|| format!("cannot write --output-last-message file {}", path.display()))?;
+        std::fs::write(path, last_message.clone().unwrap_or_default()).with_context(|| {
+            format!("cannot write --output-last-message file {}", path.display())
+        })?;
     }
     if !args.json
         && let Some(message) = &last_message
@@ -122,10 +144,14 @@ fn read_prompt(arg: Option<String>) -> anyhow::Result<String> {
         Some("-") | None => {
             use std::io::{IsTerminal, Read};
             if arg.is_none() && std::io::stdin().is_terminal() {
-                anyhow::bail!("no prompt given: pass it as an argument, or `-` to read it from stdin");
+                anyhow::bail!(
+                    "no prompt given: pass it as an argument, or `-` to read it from stdin"
+                );
             }
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("cannot read the prompt from stdin")?;
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("cannot read the prompt from stdin")?;
             if text.trim().is_empty() {
                 anyhow::bail!("the prompt read from stdin is empty");
             }
@@ -138,5 +164,8 @@ fn read_prompt(arg: Option<String>) -> anyhow::Result<String> {
 /// Where the `tandem` binary that is running lives, to re-run it as the sandbox helper.
 pub fn self_as_sandbox_helper() -> Option<SandboxHelper> {
     let exe: PathBuf = std::env::current_exe().ok()?;
-    Some(SandboxHelper { exe, arg0: Some("tandem-sandbox".into()) })
+    Some(SandboxHelper {
+        exe,
+        arg0: Some("tandem-sandbox".into()),
+    })
 }

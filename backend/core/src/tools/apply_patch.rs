@@ -1,5 +1,15 @@
 //! `apply_patch`: the tool description, and recognising a patch sent through the shell.
 
+use crate::policy::{self, PatchPlan};
+use crate::turn::{ToolOutcome, TurnContext};
+use std::path::{Path, PathBuf};
+use tandem_apply_patch::{ChangeKind, PlannedChange};
+use tandem_protocol::ReviewDecision;
+use tandem_protocol::events::{ApprovalKind, ApprovalRequest, EventMsg, ProposedFileChange};
+use tandem_protocol::items::{
+    FileUpdateChange, ItemDetails, ItemStatus, PatchChangeKind, ThreadItem,
+};
+
 /// What the model is told about the patch format. Written for models tuned on Codex's format.
 pub const DESCRIPTION: &str = r#"Use the `apply_patch` tool to edit files. The patch language is a stripped-down, file-oriented diff format:
 
@@ -20,17 +30,26 @@ Paths are relative to the working directory. A patch is applied whole or not at 
 /// optionally after `cd DIR &&`. Returns the patch text and the directory it was meant for.
 pub fn patch_from_shell_command(argv: &[String]) -> Option<(String, Option<String>)> {
     match argv {
-        [prog, patch] if prog == "apply_patch" || prog == "applypatch" => Some((patch.clone(), None)),
-        [shell, flag, script] if matches!(shell.as_str(), "bash" | "sh" | "zsh") && matches!(flag.as_str(), "-c" | "-lc") => {
+        [prog, patch] if prog == "apply_patch" || prog == "applypatch" => {
+            Some((patch.clone(), None))
+        }
+        [shell, flag, script]
+            if matches!(shell.as_str(), "bash" | "sh" | "zsh")
+                && matches!(flag.as_str(), "-c" | "-lc") =>
+        {
             let script = script.trim_start();
             let (script, workdir) = match script.split_once("&&") {
                 Some((cd, rest)) if cd.trim_start().starts_with("cd ") => {
-                    let dir = cd.trim_start()["cd ".len()..].trim().trim_matches(|c| c == '\'' || c == '"');
+                    let dir = cd.trim_start()["cd ".len()..]
+                        .trim()
+                        .trim_matches(|c| c == '\'' || c == '"');
                     (rest.trim_start(), Some(dir.to_string()))
                 }
                 _ => (script, None),
             };
-            let rest = script.strip_prefix("apply_patch").or_else(|| script.strip_prefix("applypatch"))?;
+            let rest = script
+                .strip_prefix("apply_patch")
+                .or_else(|| script.strip_prefix("applypatch"))?;
             let rest = rest.trim_start();
             // The patch parser understands heredoc wrappers itself.
             rest.starts_with("<<").then(|| (rest.to_string(), workdir))
@@ -39,54 +58,36 @@ pub fn patch_from_shell_command(argv: &[String]) -> Option<(String, Option<Strin
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recognises_the_heredoc_form() {
-        let argv = vec!["bash".into(), "-lc".into(), "apply_patch <<'EOF'\n*** Begin Patch\n*** End Patch\nEOF\n".into()];
-        let (patch, dir) = patch_from_shell_command(&argv).unwrap();
-        assert!(patch.starts_with("<<'EOF'"));
-        assert_eq!(dir, None);
-        let argv = vec!["bash".into(), "-lc".into(), "cd sub && apply_patch <<EOF\nx\nEOF".into()];
-        assert_eq!(patch_from_shell_command(&argv).unwrap().1.as_deref(), Some("sub"));
-        assert_eq!(patch_from_shell_command(&["ls".into()]), None);
-        assert_eq!(patch_from_shell_command(&["bash".into(), "-lc".into(), "echo apply_patch".into()]), None);
-    }
-}
-
-use crate::policy::{self, PatchPlan};
-use crate::turn::{ToolOutcome, TurnContext};
-use std::path::{Path, PathBuf};
-use tandem_apply_patch::{ChangeKind, PlannedChange};
-use tandem_protocol::events::{ApprovalKind, ApprovalRequest, EventMsg, ProposedFileChange};
-use tandem_protocol::items::{FileUpdateChange, ItemDetails, ItemStatus, PatchChangeKind, ThreadItem};
-use tandem_protocol::ReviewDecision;
-
 pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> ToolOutcome {
     let item_id = ctx.session.next_item_id();
     let cwd = ctx.resolve_workdir(workdir);
     let planned = tandem_apply_patch::parse_patch(input)
         .map_err(|e| e.to_string())
         .and_then(|patch| {
-            tandem_apply_patch::plan_patch(&patch, &cwd, ctx.session.file_source.as_ref()).map_err(|e| e.to_string())
+            tandem_apply_patch::plan_patch(&patch, &cwd, ctx.session.file_source.as_ref())
+                .map_err(|e| e.to_string())
         });
     let changes = match planned {
         Ok(changes) => changes,
         Err(message) => {
             finish(ctx, &item_id, Vec::new(), ItemStatus::Failed);
-            return ToolOutcome::Output(format!("apply_patch failed: {message}\nNo file was changed."));
+            return ToolOutcome::Output(format!(
+                "apply_patch failed: {message}\nNo file was changed."
+            ));
         }
     };
     let summary = summarize(&changes, &cwd);
-    ctx.emit(EventMsg::ItemStarted { item: item(&item_id, summary.clone(), ItemStatus::InProgress) });
+    ctx.emit(EventMsg::ItemStarted {
+        item: item(&item_id, summary.clone(), ItemStatus::InProgress),
+    });
 
     let targets: Vec<PathBuf> = changes
         .iter()
         .flat_map(|c| {
             let mv = match &c.kind {
-                ChangeKind::Update { move_to: Some(to), .. } => Some(to.clone()),
+                ChangeKind::Update {
+                    move_to: Some(to), ..
+                } => Some(to.clone()),
                 _ => None,
             };
             std::iter::once(c.path.clone()).chain(mv)
@@ -115,7 +116,11 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
                 reason: Some(reason),
                 changes: changes.iter().map(|c| proposed(c, &cwd)).collect(),
             };
-            match ctx.session.request_approval(&ctx.turn_id, request, &ctx.cancel).await {
+            match ctx
+                .session
+                .request_approval(&ctx.turn_id, request, &ctx.cancel)
+                .await
+            {
                 ReviewDecision::AllowOnce | ReviewDecision::AllowSession => {}
                 ReviewDecision::Deny => {
                     finish(ctx, &item_id, summary, ItemStatus::Declined);
@@ -130,7 +135,9 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
     }
     if let Err(e) = tandem_apply_patch::commit_to_disk(&changes) {
         finish(ctx, &item_id, summary, ItemStatus::Failed);
-        return ToolOutcome::Output(format!("apply_patch failed while writing: {e}\nNo file was changed."));
+        return ToolOutcome::Output(format!(
+            "apply_patch failed while writing: {e}\nNo file was changed."
+        ));
     }
     {
         let mut state = ctx.session.state();
@@ -152,11 +159,16 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
 }
 
 fn finish(ctx: &TurnContext, item_id: &str, changes: Vec<FileUpdateChange>, status: ItemStatus) {
-    ctx.emit(EventMsg::ItemCompleted { item: item(item_id, changes, status) });
+    ctx.emit(EventMsg::ItemCompleted {
+        item: item(item_id, changes, status),
+    });
 }
 
 fn item(id: &str, changes: Vec<FileUpdateChange>, status: ItemStatus) -> ThreadItem {
-    ThreadItem { id: id.to_string(), details: ItemDetails::FileChange { changes, status } }
+    ThreadItem {
+        id: id.to_string(),
+        details: ItemDetails::FileChange { changes, status },
+    }
 }
 
 fn display_path(path: &Path, cwd: &Path) -> String {
@@ -195,5 +207,36 @@ fn proposed(c: &PlannedChange, cwd: &Path) -> ProposedFileChange {
         old_content: old,
         new_content: new,
         unified_diff: c.unified_diff.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognises_the_heredoc_form() {
+        let argv = vec![
+            "bash".into(),
+            "-lc".into(),
+            "apply_patch <<'EOF'\n*** Begin Patch\n*** End Patch\nEOF\n".into(),
+        ];
+        let (patch, dir) = patch_from_shell_command(&argv).unwrap();
+        assert!(patch.starts_with("<<'EOF'"));
+        assert_eq!(dir, None);
+        let argv = vec![
+            "bash".into(),
+            "-lc".into(),
+            "cd sub && apply_patch <<EOF\nx\nEOF".into(),
+        ];
+        assert_eq!(
+            patch_from_shell_command(&argv).unwrap().1.as_deref(),
+            Some("sub")
+        );
+        assert_eq!(patch_from_shell_command(&["ls".into()]), None);
+        assert_eq!(
+            patch_from_shell_command(&["bash".into(), "-lc".into(), "echo apply_patch".into()]),
+            None
+        );
     }
 }

@@ -18,8 +18,14 @@ use tandem_protocol::items::PlanStep;
 #[derive(Debug, Clone, PartialEq)]
 pub enum ToolCall {
     Shell(ShellArgs),
-    ApplyPatch { input: String, workdir: Option<String> },
-    UpdatePlan { explanation: Option<String>, plan: Vec<PlanStep> },
+    ApplyPatch {
+        input: String,
+        workdir: Option<String>,
+    },
+    UpdatePlan {
+        explanation: Option<String>,
+        plan: Vec<PlanStep>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -67,9 +73,15 @@ struct UpdatePlanArgs {
 /// tool); `Err` is a message to return to the model.
 pub fn parse_call(name: &str, arguments: &str) -> Result<Option<ToolCall>, String> {
     let bad_args = |e: serde_json::Error| {
-        format!("failed to parse the arguments of `{name}`: {e}. Send a JSON object matching the tool's schema.")
+        format!(
+            "failed to parse the arguments of `{name}`: {e}. Send a JSON object matching the tool's schema."
+        )
     };
-    let arguments = if arguments.trim().is_empty() { "{}" } else { arguments };
+    let arguments = if arguments.trim().is_empty() {
+        "{}"
+    } else {
+        arguments
+    };
     Ok(Some(match name {
         "shell" | "container.exec" => {
             let args: ShellArgs = serde_json::from_str(arguments).map_err(bad_args)?;
@@ -89,11 +101,17 @@ pub fn parse_call(name: &str, arguments: &str) -> Result<Option<ToolCall>, Strin
         }
         "apply_patch" => {
             let args: ApplyPatchArgs = serde_json::from_str(arguments).map_err(bad_args)?;
-            ToolCall::ApplyPatch { input: args.input, workdir: None }
+            ToolCall::ApplyPatch {
+                input: args.input,
+                workdir: None,
+            }
         }
         "update_plan" => {
             let args: UpdatePlanArgs = serde_json::from_str(arguments).map_err(bad_args)?;
-            ToolCall::UpdatePlan { explanation: args.explanation, plan: args.plan }
+            ToolCall::UpdatePlan {
+                explanation: args.explanation,
+                plan: args.plan,
+            }
         }
         _ => return Ok(None),
     }))
@@ -141,18 +159,29 @@ mod tests {
 
     #[test]
     fn shell_accepts_the_schema_and_a_plain_string() {
-        let Ok(Some(ToolCall::Shell(a))) = parse_call("shell", r#"{"command":["ls","-l"],"timeout_ms":5}"#) else { panic!() };
+        let Ok(Some(ToolCall::Shell(a))) =
+            parse_call("shell", r#"{"command":["ls","-l"],"timeout_ms":5}"#)
+        else {
+            panic!()
+        };
         assert_eq!(a.command, ["ls", "-l"]);
         assert_eq!(a.timeout_ms, Some(5));
-        let Ok(Some(ToolCall::Shell(a))) = parse_call("shell", r#"{"command":"ls | wc -l"}"#) else { panic!() };
+        let Ok(Some(ToolCall::Shell(a))) = parse_call("shell", r#"{"command":"ls | wc -l"}"#)
+        else {
+            panic!()
+        };
         assert_eq!(a.command, ["bash", "-lc", "ls | wc -l"]);
     }
 
     #[test]
     fn malformed_arguments_become_a_message_for_the_model() {
         let err = parse_call("shell", r#"{"command": [1, 2"#).unwrap_err();
-        assert!(err.contains("failed to parse the arguments of `shell`"), "{err}");
-        let err = parse_call("update_plan", r#"{"plan":[{"step":"a","status":"maybe"}]}"#).unwrap_err();
+        assert!(
+            err.contains("failed to parse the arguments of `shell`"),
+            "{err}"
+        );
+        let err =
+            parse_call("update_plan", r#"{"plan":[{"step":"a","status":"maybe"}]}"#).unwrap_err();
         assert!(err.contains("unknown variant"), "{err}");
     }
 
@@ -163,7 +192,12 @@ mod tests {
 
     #[test]
     fn a_patch_through_the_shell_is_routed_to_apply_patch() {
-        let args = serde_json::json!({"command": ["apply_patch", "*** Begin Patch\n*** End Patch"]}).to_string();
-        assert!(matches!(parse_call("shell", &args), Ok(Some(ToolCall::ApplyPatch { .. }))));
+        let args =
+            serde_json::json!({"command": ["apply_patch", "*** Begin Patch\n*** End Patch"]})
+                .to_string();
+        assert!(matches!(
+            parse_call("shell", &args),
+            Ok(Some(ToolCall::ApplyPatch { .. }))
+        ));
     }
 }

@@ -21,13 +21,18 @@ impl Parsed {
     }
 }
 
-pub(super) async fn run_calls(ctx: &TurnContext, calls: Vec<(String, String, String)>) -> ControlFlow<()> {
+pub(super) async fn run_calls(
+    ctx: &TurnContext,
+    calls: Vec<(String, String, String)>,
+) -> ControlFlow<()> {
     let parsed: Vec<Parsed> = calls
         .into_iter()
         .map(|(call_id, name, arguments)| {
             let call = match tools::parse_call(&name, &arguments) {
                 Ok(Some(call)) => Ok(call),
-                Ok(None) => Err(format!("unknown tool `{name}`. Available tools: shell, apply_patch, update_plan.")),
+                Ok(None) => Err(format!(
+                    "unknown tool `{name}`. Available tools: shell, apply_patch, update_plan."
+                )),
                 Err(message) => Err(message),
             };
             Parsed { call_id, call }
@@ -47,7 +52,10 @@ pub(super) async fn run_calls(ctx: &TurnContext, calls: Vec<(String, String, Str
         for (p, outcome) in group.iter().zip(outcomes) {
             match outcome {
                 ToolOutcome::Output(output) => {
-                    ctx.session.push_history(ResponseItem::FunctionCallOutput { call_id: p.call_id.clone(), output });
+                    ctx.session.push_history(ResponseItem::FunctionCallOutput {
+                        call_id: p.call_id.clone(),
+                        output,
+                    });
                 }
                 ToolOutcome::Abort => return ControlFlow::Break(()),
             }
@@ -63,12 +71,21 @@ pub(super) async fn run_calls(ctx: &TurnContext, calls: Vec<(String, String, Str
 async fn run_one(ctx: &TurnContext, parsed: &Parsed) -> ToolOutcome {
     match &parsed.call {
         Err(message) => {
-            let item = ThreadItem { id: ctx.session.next_item_id(), details: ItemDetails::Error { message: message.clone() } };
+            let item = ThreadItem {
+                id: ctx.session.next_item_id(),
+                details: ItemDetails::Error {
+                    message: message.clone(),
+                },
+            };
             ctx.emit(EventMsg::ItemCompleted { item });
             ToolOutcome::Output(message.clone())
         }
         Ok(ToolCall::Shell(args)) => tools::shell::handle(ctx, args.clone()).await,
-        Ok(ToolCall::ApplyPatch { input, workdir }) => tools::apply_patch::handle(ctx, input, workdir.as_deref()).await,
-        Ok(ToolCall::UpdatePlan { explanation, plan }) => tools::update_plan::handle(ctx, explanation.clone(), plan.clone()),
+        Ok(ToolCall::ApplyPatch { input, workdir }) => {
+            tools::apply_patch::handle(ctx, input, workdir.as_deref()).await
+        }
+        Ok(ToolCall::UpdatePlan { explanation, plan }) => {
+            tools::update_plan::handle(ctx, explanation.clone(), plan.clone())
+        }
     }
 }

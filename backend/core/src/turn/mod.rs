@@ -38,18 +38,29 @@ pub struct TurnContext {
 }
 
 impl TurnContext {
-    pub fn new(session: Arc<Session>, turn_id: String, overrides: &TurnOverrides, cancel: CancellationToken) -> Self {
+    pub fn new(
+        session: Arc<Session>,
+        turn_id: String,
+        overrides: &TurnOverrides,
+        cancel: CancellationToken,
+    ) -> Self {
         let config = &session.config;
         let cwd = config.cwd.clone();
         let mut writable_roots = vec![cwd.clone()];
         for root in &config.sandbox_workspace_write.writable_roots {
-            let root = if root.is_absolute() { root.clone() } else { cwd.join(root) };
+            let root = if root.is_absolute() {
+                root.clone()
+            } else {
+                cwd.join(root)
+            };
             if !writable_roots.contains(&root) {
                 writable_roots.push(root);
             }
         }
         let client = match &overrides.model {
-            Some(model) if *model != config.model => ModelClient::new(config.model_provider.clone(), model.clone()),
+            Some(model) if *model != config.model => {
+                ModelClient::new(config.model_provider.clone(), model.clone())
+            }
             _ => session.client.clone(),
         };
         TurnContext {
@@ -96,15 +107,32 @@ pub async fn run_turn(ctx: TurnContext, input: Vec<UserInput>) {
     let mut usage = TokenUsage::default();
     let result = turn_loop(&ctx, &mut usage).await;
     close_dangling_calls(&session);
-    session.record(&crate::rollout::RolloutLine::TurnState(session.state().turn_state()));
-    if let Some(plan_item) = ctx.plan_item.lock().unwrap_or_else(|e| e.into_inner()).take() {
+    session.record(&crate::rollout::RolloutLine::TurnState(
+        session.state().turn_state(),
+    ));
+    if let Some(plan_item) = ctx
+        .plan_item
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+    {
         let items = crate::tools::update_plan::todo_items(&session.state().plan);
-        ctx.emit(EventMsg::ItemCompleted { item: ThreadItem { id: plan_item, details: ItemDetails::TodoList { items } } });
+        ctx.emit(EventMsg::ItemCompleted {
+            item: ThreadItem {
+                id: plan_item,
+                details: ItemDetails::TodoList { items },
+            },
+        });
     }
     match result {
-        Ok(last_agent_message) => ctx.emit(EventMsg::TurnCompleted { usage, last_agent_message }),
+        Ok(last_agent_message) => ctx.emit(EventMsg::TurnCompleted {
+            usage,
+            last_agent_message,
+        }),
         Err(TurnEnd::Aborted(reason)) => ctx.emit(EventMsg::TurnAborted { reason }),
-        Err(TurnEnd::Failed(message)) => ctx.emit(EventMsg::TurnFailed { error: ErrorInfo { message } }),
+        Err(TurnEnd::Failed(message)) => ctx.emit(EventMsg::TurnFailed {
+            error: ErrorInfo { message },
+        }),
     }
 }
 
@@ -152,13 +180,20 @@ fn close_dangling_calls(session: &Session) {
             .history
             .iter()
             .filter_map(|i| match i {
-                ResponseItem::FunctionCall { call_id, .. } if !answered.contains(call_id.as_str()) => Some(call_id.clone()),
+                ResponseItem::FunctionCall { call_id, .. }
+                    if !answered.contains(call_id.as_str()) =>
+                {
+                    Some(call_id.clone())
+                }
                 _ => None,
             })
             .collect()
     };
     for call_id in missing {
-        session.push_history(ResponseItem::FunctionCallOutput { call_id, output: "aborted: the turn was interrupted before this call finished".into() });
+        session.push_history(ResponseItem::FunctionCallOutput {
+            call_id,
+            output: "aborted: the turn was interrupted before this call finished".into(),
+        });
     }
 }
 

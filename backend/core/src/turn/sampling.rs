@@ -17,22 +17,42 @@ pub(super) struct Sampled {
 
 pub(super) async fn sample(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Sampled, TurnEnd> {
     let mut attempt = 0;
+    let mut compacted = false;
     loop {
         let history_len = ctx.session.state().history.len();
         match sample_once(ctx, usage).await {
             Ok(s) => return Ok(s),
-            Err(Failure::Aborted) => return Err(TurnEnd::Aborted("interrupted by the user".into())),
-            Err(Failure::Model(e)) if e.is_stream_error() && attempt < STREAM_RETRIES => {
+            Err(Failure::Aborted) => {
+                return Err(TurnEnd::Aborted("interrupted by the user".into()));
+            }
+            Err(Failure::Model(tandem_model::ModelError::ContextWindowExceeded { .. }))
+                if !compacted =>
+            {
+                // The provider knows the window better than our estimate: compact and retry once.
+                compacted = true;
+                crate::compact::compact(ctx).await;
+            }
+            Err(Failure::Model(e)) if is_stream_error(&e) && attempt < STREAM_RETRIES => {
                 attempt += 1;
                 // Drop what the broken attempt added; the retry produces it again.
                 ctx.session.state().history.truncate(history_len);
                 ctx.emit(EventMsg::Warning {
-                    message: format!("model stream broke off ({e}); retrying ({attempt}/{STREAM_RETRIES})"),
+                    message: format!(
+                        "model stream broke off ({e}); retrying ({attempt}/{STREAM_RETRIES})"
+                    ),
                 });
             }
             Err(Failure::Model(e)) => return Err(TurnEnd::Failed(e.to_string())),
         }
     }
+}
+
+/// Errors in the middle of a stream, which a new request may not repeat.
+fn is_stream_error(e: &tandem_model::ModelError) -> bool {
+    matches!(
+        e,
+        tandem_model::ModelError::StreamEnded { .. } | tandem_model::ModelError::IdleTimeout { .. }
+    )
 }
 
 enum Failure {
@@ -59,7 +79,10 @@ async fn sample_once(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Sample
     };
     let mut message: Option<Open> = None;
     let mut reasoning: Option<Open> = None;
-    let mut out = Sampled { calls: Vec::new(), last_message: None };
+    let mut out = Sampled {
+        calls: Vec::new(),
+        last_message: None,
+    };
     let mut pending_items: Vec<ResponseItem> = Vec::new();
     loop {
         let event = tokio::select! {
@@ -85,36 +108,84 @@ async fn sample_once(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Sample
         match event {
             ResponseEvent::Created => {}
             ResponseEvent::OutputTextDelta(delta) => {
-                let open = message.get_or_insert_with(|| start(ctx, ItemDetails::AgentMessage { text: String::new() }));
+                let open = message.get_or_insert_with(|| {
+                    start(
+                        ctx,
+                        ItemDetails::AgentMessage {
+                            text: String::new(),
+                        },
+                    )
+                });
                 open.text.push_str(&delta);
-                ctx.emit(EventMsg::AgentMessageDelta { item_id: open.id.clone(), delta });
+                ctx.emit(EventMsg::AgentMessageDelta {
+                    item_id: open.id.clone(),
+                    delta,
+                });
             }
             ResponseEvent::ReasoningDelta(delta) => {
-                let open = reasoning.get_or_insert_with(|| start(ctx, ItemDetails::Reasoning { text: String::new() }));
+                let open = reasoning.get_or_insert_with(|| {
+                    start(
+                        ctx,
+                        ItemDetails::Reasoning {
+                            text: String::new(),
+                        },
+                    )
+                });
                 open.text.push_str(&delta);
-                ctx.emit(EventMsg::ReasoningDelta { item_id: open.id.clone(), delta });
+                ctx.emit(EventMsg::ReasoningDelta {
+                    item_id: open.id.clone(),
+                    delta,
+                });
             }
             ResponseEvent::OutputItemDone(item) => {
                 match &item {
                     ResponseItem::Message { .. } => {
                         let text = item.message_text().unwrap_or_default();
                         let id = message.take().map(|o| o.id).unwrap_or_else(|| {
-                            start(ctx, ItemDetails::AgentMessage { text: String::new() }).id
+                            start(
+                                ctx,
+                                ItemDetails::AgentMessage {
+                                    text: String::new(),
+                                },
+                            )
+                            .id
                         });
-                        ctx.emit(EventMsg::ItemCompleted { item: ThreadItem { id, details: ItemDetails::AgentMessage { text: text.clone() } } });
+                        ctx.emit(EventMsg::ItemCompleted {
+                            item: ThreadItem {
+                                id,
+                                details: ItemDetails::AgentMessage { text: text.clone() },
+                            },
+                        });
                         out.last_message = Some(text);
                     }
                     ResponseItem::Reasoning { summary, .. } => {
                         let text = summary.join("\n");
                         let open = reasoning.take();
                         if !text.is_empty() || open.is_some() {
-                            let id = open.as_ref().map(|o| o.id.clone()).unwrap_or_else(|| ctx.session.next_item_id());
-                            let text = if text.is_empty() { open.map(|o| o.text).unwrap_or_default() } else { text };
-                            ctx.emit(EventMsg::ItemCompleted { item: ThreadItem { id, details: ItemDetails::Reasoning { text } } });
+                            let id = open
+                                .as_ref()
+                                .map(|o| o.id.clone())
+                                .unwrap_or_else(|| ctx.session.next_item_id());
+                            let text = if text.is_empty() {
+                                open.map(|o| o.text).unwrap_or_default()
+                            } else {
+                                text
+                            };
+                            ctx.emit(EventMsg::ItemCompleted {
+                                item: ThreadItem {
+                                    id,
+                                    details: ItemDetails::Reasoning { text },
+                                },
+                            });
                         }
                     }
-                    ResponseItem::FunctionCall { call_id, name, arguments } => {
-                        out.calls.push((call_id.clone(), name.clone(), arguments.clone()));
+                    ResponseItem::FunctionCall {
+                        call_id,
+                        name,
+                        arguments,
+                    } => {
+                        out.calls
+                            .push((call_id.clone(), name.clone(), arguments.clone()));
                     }
                     ResponseItem::FunctionCallOutput { .. } => {}
                 }
@@ -129,7 +200,10 @@ async fn sample_once(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Sample
                         state.last_input_tokens = u.input_tokens + u.output_tokens;
                         state.usage
                     };
-                    ctx.emit(EventMsg::TokenCount { turn: *usage, session: session_total });
+                    ctx.emit(EventMsg::TokenCount {
+                        turn: *usage,
+                        session: session_total,
+                    });
                 }
                 close_open(ctx, &mut message, &mut reasoning);
                 // Only a complete response enters the history, so a broken stream can be
@@ -145,17 +219,35 @@ async fn sample_once(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Sample
 
 fn start(ctx: &TurnContext, details: ItemDetails) -> Open {
     let id = ctx.session.next_item_id();
-    ctx.emit(EventMsg::ItemStarted { item: ThreadItem { id: id.clone(), details } });
-    Open { id, text: String::new() }
+    ctx.emit(EventMsg::ItemStarted {
+        item: ThreadItem {
+            id: id.clone(),
+            details,
+        },
+    });
+    Open {
+        id,
+        text: String::new(),
+    }
 }
 
 /// Complete items whose final form never arrived (Chat streams, or a broken stream), with the
 /// text streamed so far, so no shell is left with an item that never ends.
 fn close_open(ctx: &TurnContext, message: &mut Option<Open>, reasoning: &mut Option<Open>) {
     if let Some(o) = message.take() {
-        ctx.emit(EventMsg::ItemCompleted { item: ThreadItem { id: o.id, details: ItemDetails::AgentMessage { text: o.text } } });
+        ctx.emit(EventMsg::ItemCompleted {
+            item: ThreadItem {
+                id: o.id,
+                details: ItemDetails::AgentMessage { text: o.text },
+            },
+        });
     }
     if let Some(o) = reasoning.take() {
-        ctx.emit(EventMsg::ItemCompleted { item: ThreadItem { id: o.id, details: ItemDetails::Reasoning { text: o.text } } });
+        ctx.emit(EventMsg::ItemCompleted {
+            item: ThreadItem {
+                id: o.id,
+                details: ItemDetails::Reasoning { text: o.text },
+            },
+        });
     }
 }

@@ -171,7 +171,9 @@ impl ModelClient {
             attempt += 1;
             let request = self.request(http, &url, api_key.as_deref(), body.clone())?;
             let mut failure = match tokio::time::timeout(idle, request.send()).await {
-                Err(_) => Failure::retry(ModelError::idle_timeout(idle), None),
+                // The server took the request and went silent for the whole idle window.
+                // Retrying would multiply an already long wait; report it instead.
+                Err(_) => Failure::stop(ModelError::idle_timeout(idle)),
                 Ok(Err(err)) => Failure::retry(self.unreachable(&url, &err), None),
                 Ok(Ok(response)) if response.status().is_success() => {
                     return self.open_stream(response, idle).await;

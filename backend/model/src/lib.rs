@@ -25,3 +25,15 @@ pub use error::ModelError;
 pub use provider::{ProviderInfo, WireApi};
 pub use stream::ResponseStream;
 pub use types::{ContentItem, Prompt, ResponseEvent, ResponseItem, Role, ToolSpec};
+
+#[cfg(test)]
+mod tests {
+    /// The kernel holds clients across tasks and moves streams between them.
+    #[test]
+    fn clients_and_streams_can_cross_tasks() {
+        fn send_sync_clone<T: Send + Sync + Clone>() {}
+        fn send_unpin<T: Send + Unpin + futures::Stream>() {}
+        send_sync_clone::<crate::ModelClient>();
+        send_unpin::<crate::ResponseStream>();
+    }
+}

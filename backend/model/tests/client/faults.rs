@@ -337,3 +337,22 @@ async fn an_exhausted_scenario_is_a_clear_error() {
     assert!(err.to_string().contains("scenario exhausted"), "{err}");
     assert_eq!(server.status().exhausted_requests, 1);
 }
+
+#[tokio::test]
+async fn no_response_headers_within_the_idle_timeout_is_not_retried() {
+    let server = server(&format!(
+        "[[step]]\ndelay_ms = 3000\n[[step.output]]\ntype = \"message\"\ntext = \"late\"\n{OK_STEP}"
+    ));
+    let mut provider = provider(&server, WireApi::Responses);
+    provider.stream_idle_timeout_ms = Some(300);
+    let client = ModelClient::new(provider, "m".into());
+    let start = Instant::now();
+    let err = client.stream(&prompt("go")).await.unwrap_err();
+    assert!(matches!(err, ModelError::IdleTimeout { .. }), "{err:?}");
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(server.model_requests().len(), 1);
+}

@@ -82,20 +82,21 @@ pub struct PatternError {
     pub message: String,
 }
 
-fn build(patterns: &[String], literal_separator: bool) -> Result<GlobSet, PatternError> {
+/// Builds a set from (pattern as written, pattern as matched) pairs; errors name the former.
+fn build(patterns: &[(String, String)], literal_separator: bool) -> Result<GlobSet, PatternError> {
     let mut b = GlobSetBuilder::new();
-    for p in patterns {
-        let glob = GlobBuilder::new(p)
+    for (written, matched) in patterns {
+        let glob = GlobBuilder::new(matched)
             .literal_separator(literal_separator)
             .build()
             .map_err(|e| PatternError {
-                pattern: p.clone(),
+                pattern: written.clone(),
                 message: e.kind().to_string(),
             })?;
         b.add(glob);
     }
     b.build().map_err(|e| PatternError {
-        pattern: patterns.join(", "),
+        pattern: String::new(),
         message: e.to_string(),
     })
 }
@@ -123,19 +124,20 @@ impl SecretFilter {
         let secrets = build(
             &SECRET_PATTERNS
                 .iter()
-                .map(|s| s.to_string())
+                .map(|s| (s.to_string(), s.to_string()))
                 .collect::<Vec<_>>(),
             false,
         )?;
         // A bare name matches anywhere, as in .gitignore.
-        let deny_expanded: Vec<String> = deny
+        let deny_expanded: Vec<(String, String)> = deny
             .iter()
             .map(|p| {
-                if p.contains('/') {
+                let matched = if p.contains('/') {
                     p.trim_start_matches('/').to_string()
                 } else {
                     format!("**/{p}")
-                }
+                };
+                (p.clone(), matched)
             })
             .collect();
         Ok(Self {

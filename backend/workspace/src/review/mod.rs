@@ -128,11 +128,15 @@ fn abs(path: &Path) -> Result<Arc<Path>, ReviewError> {
 }
 
 fn stale(hunk: &Hunk, path: &Path, shadow: &Rope) -> ReviewError {
-    let start = shadow.byte_to_line(hunk.range.start.min(shadow.len_bytes())) + 1;
-    let end = shadow
-        .byte_to_line(hunk.range.end.min(shadow.len_bytes()))
-        .max(start - 1)
-        + 1;
+    let len = shadow.len_bytes();
+    let start = shadow.byte_to_line(hunk.range.start.min(len)) + 1;
+    // A range ending at a line start ends on the line before it.
+    let last = hunk
+        .range
+        .end
+        .min(len)
+        .saturating_sub(usize::from(!hunk.range.is_empty()));
+    let end = (shadow.byte_to_line(last.max(hunk.range.start.min(len))) + 1).max(start);
     ReviewError::Stale {
         hunk: hunk.id.clone(),
         path: path.to_path_buf(),
@@ -425,7 +429,11 @@ impl ReviewStore {
         let Some(shadow) = self.shadows.get_mut(path) else {
             return;
         };
-        if shadow.version == Some(prev_version) && shadow.exists {
+        // A whole-text replacement (full sync) would cover every hunk: diff it instead.
+        let whole = edits.iter().any(|e| {
+            e.start == 0 && e.old_end >= shadow.text.len_bytes() && shadow.text.len_bytes() > 0
+        });
+        if shadow.version == Some(prev_version) && shadow.exists && !whole {
             for edit in edits {
                 edit.apply(&mut shadow.text);
             }

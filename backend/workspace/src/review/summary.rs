@@ -89,7 +89,7 @@ pub(super) fn build(
 
 fn span((start, count): (usize, usize)) -> String {
     match count {
-        0 => format!("nothing (after line {})", start - 1),
+        0 => format!("nothing (an insertion before line {start})"),
         1 => format!("line {start}"),
         n => format!("lines {start}-{}", start + n - 1),
     }
@@ -149,7 +149,8 @@ impl ChangeSummary {
             let rejected = file.hunks.iter().any(|h| h.state == HunkState::Rejected);
             match (&file.final_content, rejected) {
                 (Some(text), true) => {
-                    let _ = writeln!(out, "  final content:\n```\n{text}\n```");
+                    let nl = if text.ends_with('\n') { "" } else { "\n" };
+                    let _ = writeln!(out, "  final content:\n```\n{text}{nl}```");
                 }
                 (None, true) if file.hunks.iter().all(|h| h.state.is_final()) => {
                     let _ = writeln!(out, "  the file does not exist");

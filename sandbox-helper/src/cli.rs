@@ -215,7 +215,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         return zygote::serve(&resolved);
     }
     if cli.print_plan {
-        let mut prepared = match inspect::prepare(&resolved, true) {
+        let prepared = match inspect::prepare(&resolved, true) {
             Ok(p) => p,
             Err(e) => return fail(&e),
         };
@@ -224,7 +224,6 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             landlock: landlock_layer::namespace_rules(&resolved),
             seccomp_denied: seccomp::deny_rules(resolved.network),
         };
-        prepared.cleanup();
         return match serde_json::to_string_pretty(&report) {
             Ok(s) => {
                 println!("{s}");

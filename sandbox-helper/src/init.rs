@@ -113,6 +113,10 @@ pub(crate) fn run(layers: &Layers<'_>, exec: &Exec, report_fd: RawFd) -> ! {
     if let Err(e) = apply_layers(layers, exec) {
         fail(report_fd, &e);
     }
+    // The zygote ignores SIGCHLD (auto-reap); an ignored disposition would survive fork and
+    // exec, breaking our waitpid and every command that waits for its own children.
+    sys::set_signal_handler(libc::SIGCHLD, libc::SIG_DFL);
+    sys::set_signal_handler(libc::SIGPIPE, libc::SIG_DFL);
     sys::sigmask(libc::SIG_BLOCK, FORWARDED);
     for &s in FORWARDED {
         sys::set_signal_handler(s, forward_signal as *const () as libc::sighandler_t);
@@ -190,6 +194,9 @@ const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
 /// execve with a PATH lookup from the command's own environment. On failure prints the reason
 /// like a shell would and exits 127 (not found) or 126 (found but not executable).
 pub(crate) fn exec_command(exec: &Exec) -> ! {
+    // Rust ignores SIGPIPE in its own processes; ignored dispositions survive execve, and a
+    // command like `yes | head` must die of SIGPIPE as usual.
+    sys::set_signal_handler(libc::SIGPIPE, libc::SIG_DFL);
     let mut argv: Vec<*const libc::c_char> = exec.argv.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let mut envp: Vec<*const libc::c_char> = exec.envp.iter().map(|a| a.as_ptr()).collect();

@@ -3,8 +3,11 @@
 //! symlink to its target), creates empty placeholders for protected paths that do not exist
 //! yet (a mount needs something to cover), and lists host sockets to hide.
 //!
-//! Placeholders are removed again by [`Prepared::cleanup`] when the sandbox ends, if they are
-//! still empty; they are empty directories, which git and our own config loader ignore.
+//! Placeholders are empty directories, which git's repository discovery and our own config
+//! loader ignore, and they are left in place: removing one while another sandbox has it
+//! mounted would silently detach that sandbox's read-only cover (Linux lazily unmounts
+//! mount points removed from another mount namespace), and on ext4 every rmdir costs more
+//! than the whole rest of the sandbox setup.
 
 use crate::error::{Result, SandboxError};
 use crate::mountplan::{EntryKind, Facts, Protected};
@@ -13,21 +16,11 @@ use std::io;
 use std::os::unix::fs::{DirBuilderExt, FileTypeExt};
 use std::path::{Path, PathBuf};
 
-/// Facts plus what we created on the host and must clean up.
+/// Facts plus the placeholders this call created on the host.
 #[derive(Debug, Default)]
 pub(crate) struct Prepared {
     pub facts: Facts,
     pub placeholders: Vec<PathBuf>,
-}
-
-impl Prepared {
-    /// Removes the placeholders we created, when still empty. Must run in the host mount
-    /// namespace (inside the sandbox they are mount points and cannot be removed).
-    pub(crate) fn cleanup(&mut self) {
-        for p in self.placeholders.drain(..) {
-            let _ = std::fs::remove_dir(&p);
-        }
-    }
 }
 
 fn kind_of(meta: &std::fs::Metadata) -> EntryKind {
@@ -80,7 +73,6 @@ pub(crate) fn prepare(policy: &ResolvedPolicy, create_placeholders: bool) -> Res
                                 Some(libc::EACCES | libc::EROFS | libc::EPERM)
                             ) => {}
                         Err(e) => {
-                            out.cleanup();
                             return Err(SandboxError::io(
                                 format!("creating placeholder {}", path.display()),
                                 e,
@@ -89,7 +81,6 @@ pub(crate) fn prepare(policy: &ResolvedPolicy, create_placeholders: bool) -> Res
                     }
                 }
                 Err(e) => {
-                    out.cleanup();
                     return Err(SandboxError::io(
                         format!("inspecting {}", path.display()),
                         e,
@@ -235,11 +226,11 @@ mod tests {
     }
 
     #[test]
-    fn finds_dirs_creates_placeholders_and_cleans_them() {
+    fn finds_dirs_and_creates_lasting_placeholders() {
         let dir = tempfile::tempdir().unwrap();
         let root = std::fs::canonicalize(dir.path()).unwrap();
         std::fs::create_dir(root.join(".git")).unwrap();
-        let mut prep = prepare(&resolved(&root, &[]), true).unwrap();
+        let prep = prepare(&resolved(&root, &[]), true).unwrap();
         let kinds: Vec<_> = prep
             .facts
             .protected
@@ -256,9 +247,10 @@ mod tests {
         );
         assert_eq!(prep.placeholders.len(), 2);
         assert!(root.join(".tandem").is_dir());
-        prep.cleanup();
-        assert!(!root.join(".tandem").exists());
-        assert!(root.join(".git").is_dir());
+        // A second sandbox finds them and creates nothing.
+        let again = prepare(&resolved(&root, &[]), true).unwrap();
+        assert!(again.placeholders.is_empty());
+        assert_eq!(again.facts.protected.len(), 3);
     }
 
     #[test]

@@ -3,9 +3,8 @@
 //! The helper process (the supervisor) stays in the host namespaces. It clones the sandbox init
 //! straight into new user + mount + PID + IPC (+ network) namespaces with one `clone3`; the init
 //! maps its own uid, builds the mount plan, mounts `/proc`, applies the remaining layers and
-//! runs the command. The supervisor forwards signals, waits, removes the placeholders it made
-//! (which only the host namespace can do), and exits with the command's status unchanged: the
-//! same code, or death by the same signal.
+//! runs the command. The supervisor forwards signals, waits, and exits with the command's
+//! status unchanged: the same code, or death by the same signal.
 
 use crate::env::{EnvContext, apply_env_policy};
 use crate::error::{Layer, Result, SandboxError};
@@ -133,10 +132,8 @@ pub(crate) fn run(policy: &ResolvedPolicy, argv: &[OsString]) -> Result<Outcome>
     if policy.force_landlock_only {
         return fallback::run(policy, argv);
     }
-    let mut prepared = inspect::prepare(policy, true)?;
-    let result = run_namespaced(policy, argv, &prepared);
-    prepared.cleanup();
-    match result {
+    let prepared = inspect::prepare(policy, true)?;
+    match run_namespaced(policy, argv, &prepared) {
         Err(e) if e.is_namespace_unavailable() && policy.allow_landlock_only_fallback => {
             fallback::run(policy, argv)
         }

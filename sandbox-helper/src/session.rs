@@ -85,7 +85,7 @@ impl SpawnRequest {
 }
 
 /// A long-lived sandbox for one kernel session. Dropping it ends the session: every command
-/// still running is killed and the placeholders for missing protected paths are removed.
+/// still running is killed.
 pub struct SessionSandbox {
     control: Mutex<UnixStream>,
     zygote: Mutex<Child>,
@@ -240,7 +240,7 @@ impl Drop for SessionSandbox {
             let _ = control.shutdown(std::net::Shutdown::Both);
         }
         if let Ok(mut child) = self.zygote.lock() {
-            // The outer zygote removes placeholders once the inner one is gone: give it a moment.
+            // The zygote exits on its own once the socket is closed: give it a moment.
             let deadline = Instant::now() + Duration::from_secs(2);
             loop {
                 match child.try_wait() {

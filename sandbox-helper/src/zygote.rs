@@ -1,8 +1,7 @@
 //! The session zygote, helper side (`tandem-sandbox --zygote`, started by
 //! [`crate::SessionSandbox::start`] with its control socket on fd 3).
 //!
-//! Two processes: the outer one stays in the host namespaces only to remove the placeholders
-//! at the end; the inner one is PID 1 of a session PID namespace, holds the built user, mount,
+//! Two processes: the outer one stays in the host namespaces and waits; the inner one is PID 1 of a session PID namespace, holds the built user, mount,
 //! IPC and network namespaces, the compiled seccomp filter and the Landlock ruleset, and forks
 //! one command per request with `clone3(CLONE_NEWPID | CLONE_NEWNS)`: each command gets its own
 //! PID namespace (killing its init kills all of it) and its own `/proc`, while the expensive
@@ -90,28 +89,22 @@ fn start(
             ),
         ));
     }
-    let mut prepared = match inspect::prepare(policy, true) {
+    let prepared = match inspect::prepare(policy, true) {
         Ok(p) => p,
         Err(e) => return Err((control, e)),
     };
     let prepped = match Prepped::new(policy, &prepared) {
         Ok(p) => p,
-        Err(e) => {
-            prepared.cleanup();
-            return Err((control, e));
-        }
+        Err(e) => return Err((control, e)),
     };
     // SAFETY: the helper is single-threaded.
     match unsafe { sys::clone3(namespace_flags(policy), false) } {
-        Err(e) => {
-            prepared.cleanup();
-            Err((
-                control,
-                SandboxError::UserNamespacesUnavailable {
-                    detail: format!("clone3: {e}"),
-                },
-            ))
-        }
+        Err(e) => Err((
+            control,
+            SandboxError::UserNamespacesUnavailable {
+                detail: format!("clone3: {e}"),
+            },
+        )),
         Ok(Forked::Child) => inner(policy, &prepped, control),
         Ok(Forked::Parent { pid, .. }) => {
             drop(control);
@@ -121,7 +114,6 @@ fn start(
                 sys::set_signal_handler(s, libc::SIG_IGN);
             }
             let status = sys::wait_pid(pid).unwrap_or(0);
-            prepared.cleanup();
             Ok(if libc::WIFEXITED(status) {
                 libc::WEXITSTATUS(status)
             } else {

@@ -1,0 +1,875 @@
+//! The escape suite: every attempt here must be blocked by the real `tandem-sandbox` binary.
+//! Each test checks both what the attack reported inside and the host state afterwards; the
+//! `control_*` checks run the same attack without the sandbox to prove the test can fail.
+
+mod common;
+use common::*;
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, Instant};
+
+/// Runs `attack` (a bash condition) in the sandbox and asserts it failed.
+#[track_caller]
+fn blocked(ws: &Dir, args: &[&str], attack: &str) -> String {
+    let script = format!("if {attack}; then echo ESCAPED; else echo blocked; fi");
+    let out = sandbox_sh(&ws.path, args, &script);
+    let so = ran(&out);
+    assert!(
+        so.contains("blocked") && !so.contains("ESCAPED"),
+        "attack `{attack}` was not blocked\nstdout: {so}\nstderr: {}",
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
+/// The same attack without any sandbox must succeed (so `blocked` is a real test).
+#[track_caller]
+fn control_succeeds(ws: &Dir, attack: &str) {
+    let script = format!("if {attack}; then echo ESCAPED; else echo blocked; fi");
+    let out = unsandboxed_sh(&ws.path, &script);
+    assert!(
+        stdout(&out).contains("ESCAPED"),
+        "control run of `{attack}` failed, so the test proves nothing: {}",
+        stderr(&out)
+    );
+}
+
+// ---------------------------------------------------------------- writes outside the roots
+
+#[test]
+fn write_outside_root_directly() {
+    let ws = workspace();
+    let out = outside();
+    let target = out.join("pwned");
+    blocked(&ws, &[], &format!("echo x > {}", target.display()));
+    assert!(!target.exists());
+    blocked(&ws, &[], "echo x > /etc/tandem-pwned");
+    assert!(!std::path::Path::new("/etc/tandem-pwned").exists());
+    control_succeeds(&ws, &format!("echo x > {}", target.display()));
+}
+
+#[test]
+fn write_outside_root_via_dotdot() {
+    let ws = workspace();
+    let out = outside();
+    let name = out.path.file_name().unwrap().to_string_lossy().to_string();
+    blocked(&ws, &[], &format!("echo x > ../{name}/pwned"));
+    assert!(!out.join("pwned").exists());
+}
+
+#[test]
+fn write_outside_root_via_proc_self_root() {
+    let ws = workspace();
+    let out = outside();
+    blocked(
+        &ws,
+        &[],
+        &format!("echo x > /proc/self/root{}/pwned", out.s()),
+    );
+    blocked(&ws, &[], "echo x > /proc/self/root/etc/tandem-pwned");
+    assert!(!out.join("pwned").exists());
+}
+
+#[test]
+fn write_outside_root_via_proc_pid_cwd_of_an_outside_process() {
+    let ws = workspace();
+    let out = outside();
+    let victim = Victim::new(&out.path);
+    let pid = victim.pid();
+    // The host process is not even visible; and our own init's cwd is only the workspace.
+    blocked(&ws, &[], &format!("ls /proc/{pid}/cwd/ >/dev/null 2>&1"));
+    blocked(&ws, &[], &format!("echo x > /proc/{pid}/cwd/pwned"));
+    assert!(!out.join("pwned").exists());
+    control_succeeds(&ws, &format!("ls /proc/{pid}/cwd/ >/dev/null 2>&1"));
+}
+
+#[test]
+fn write_outside_root_through_a_symlink_in_the_root() {
+    let ws = workspace();
+    let out = outside();
+    std::os::unix::fs::symlink(&out.path, ws.join("link")).unwrap();
+    blocked(&ws, &[], "echo x > link/pwned");
+    assert!(!out.join("pwned").exists());
+}
+
+#[test]
+fn hard_link_to_a_file_outside() {
+    let ws = workspace();
+    let out = outside();
+    std::fs::write(out.join("secret.txt"), "original").unwrap();
+    blocked(
+        &ws,
+        &[],
+        &format!(
+            "ln {} hl && echo pwned >> hl",
+            out.join("secret.txt").display()
+        ),
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("secret.txt")).unwrap(),
+        "original"
+    );
+    assert!(!ws.join("hl").exists());
+}
+
+#[test]
+fn moving_an_outside_file_into_the_root() {
+    let ws = workspace();
+    let out = outside();
+    std::fs::write(out.join("f"), "data").unwrap();
+    blocked(
+        &ws,
+        &[],
+        &format!("mv {} stolen 2>/dev/null", out.join("f").display()),
+    );
+    assert!(out.join("f").exists(), "the outside file was removed");
+}
+
+#[test]
+fn remounting_root_read_write() {
+    let ws = workspace();
+    blocked(&ws, &[], "mount -o remount,rw / 2>/dev/null");
+    blocked(
+        &ws,
+        &[],
+        "mount -o remount,bind,rw / 2>/dev/null && echo x > /etc/tandem-pwned",
+    );
+    assert!(!std::path::Path::new("/etc/tandem-pwned").exists());
+}
+
+#[test]
+fn writing_kernel_knobs_in_proc_and_sys() {
+    let ws = workspace();
+    // Root-owned files a capability-less uid 0 could still write on a writable /proc.
+    blocked(&ws, &[], "echo 0 > /proc/sysrq-trigger 2>/dev/null");
+    blocked(
+        &ws,
+        &[],
+        "echo '|/bin/false' > /proc/sys/kernel/core_pattern 2>/dev/null",
+    );
+    blocked(&ws, &[], "echo 1 > /proc/sys/vm/drop_caches 2>/dev/null");
+    blocked(&ws, &[], "echo x > /sys/kernel/uevent_helper 2>/dev/null");
+    let cp = std::fs::read_to_string("/proc/sys/kernel/core_pattern").unwrap();
+    assert!(!cp.contains("/bin/false"));
+}
+
+#[test]
+fn host_block_devices_are_absent() {
+    let ws = workspace();
+    blocked(
+        &ws,
+        &[],
+        "ls /dev/vda /dev/sda /dev/nvme0n1 /dev/mem /dev/kmsg 2>/dev/null | grep -q .",
+    );
+    blocked(&ws, &[], "head -c1 /dev/mem >/dev/null 2>&1");
+}
+
+// ---------------------------------------------------------------- protected paths
+
+fn git_ws() -> Dir {
+    let ws = workspace();
+    std::fs::create_dir_all(ws.join(".git/hooks")).unwrap();
+    std::fs::write(ws.join(".git/config"), "[core]\n").unwrap();
+    std::fs::create_dir_all(ws.join("src")).unwrap();
+    ws
+}
+
+#[test]
+fn writing_git_config() {
+    let ws = git_ws();
+    blocked(&ws, &[], "echo '[core] fsmonitor = evil' >> .git/config");
+    assert_eq!(
+        std::fs::read_to_string(ws.join(".git/config")).unwrap(),
+        "[core]\n"
+    );
+    control_succeeds(&ws, "true >> .git/config");
+}
+
+#[test]
+fn creating_a_git_hook() {
+    let ws = git_ws();
+    blocked(
+        &ws,
+        &[],
+        "printf '#!/bin/sh\\nevil\\n' > .git/hooks/pre-commit",
+    );
+    assert!(!ws.join(".git/hooks/pre-commit").exists());
+}
+
+#[test]
+fn deleting_the_git_dir() {
+    let ws = git_ws();
+    blocked(&ws, &[], "rm -rf .git 2>/dev/null && test ! -e .git");
+    assert!(ws.join(".git/config").exists());
+}
+
+#[test]
+fn moving_the_git_dir_away() {
+    let ws = git_ws();
+    blocked(&ws, &[], "mv .git git-old 2>/dev/null");
+    assert!(ws.join(".git/config").exists());
+    assert!(!ws.join("git-old").exists());
+}
+
+#[test]
+fn renaming_a_decoy_over_the_git_dir() {
+    let ws = git_ws();
+    blocked(
+        &ws,
+        &[],
+        "mkdir -p decoy/hooks && echo evil > decoy/config && mv -T decoy .git 2>/dev/null",
+    );
+    blocked(
+        &ws,
+        &[],
+        &format!(
+            "{} -c 'import os; os.makedirs(\"d2\", exist_ok=True); os.rename(\"d2\", \".git\")' 2>/dev/null",
+            python3().display()
+        ),
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join(".git/config")).unwrap(),
+        "[core]\n"
+    );
+}
+
+#[test]
+fn creating_a_protected_dir_that_does_not_exist_yet() {
+    let ws = workspace();
+    assert!(!ws.join(".tandem").exists());
+    blocked(&ws, &[], "mkdir -p .tandem/x 2>/dev/null");
+    blocked(&ws, &[], "echo 'model = \"evil\"' > .tandem/config.toml");
+    blocked(&ws, &[], "mkdir -p .agents/x 2>/dev/null");
+    blocked(&ws, &[], "git init -q . 2>/dev/null && test -f .git/HEAD");
+    // At most the empty placeholder exists on the host.
+    for name in [".tandem", ".agents", ".git"] {
+        let p = ws.join(name);
+        if p.exists() {
+            assert!(p.is_dir());
+            assert_eq!(
+                std::fs::read_dir(&p).unwrap().count(),
+                0,
+                "{name} not empty"
+            );
+        }
+    }
+}
+
+#[test]
+fn planting_a_symlink_in_place_of_a_missing_protected_dir() {
+    let ws = workspace();
+    std::fs::create_dir(ws.join("decoy")).unwrap();
+    blocked(&ws, &[], "ln -s decoy .agents 2>/dev/null");
+    blocked(&ws, &[], "rmdir .agents 2>/dev/null && ln -s decoy .agents");
+    assert!(!ws.join(".agents").is_symlink());
+}
+
+#[test]
+fn a_planted_symlink_in_place_of_a_protected_dir_is_masked() {
+    let ws = workspace();
+    std::fs::create_dir(ws.join("decoy")).unwrap();
+    std::fs::write(ws.join("decoy/config.toml"), "ok").unwrap();
+    std::os::unix::fs::symlink("decoy", ws.join(".tandem")).unwrap();
+    blocked(&ws, &[], "echo evil > .tandem/config.toml");
+    blocked(&ws, &[], "echo evil > decoy/config.toml");
+    blocked(&ws, &[], "rm -f .tandem 2>/dev/null && test ! -L .tandem");
+    blocked(&ws, &[], "ln -sfn /etc .tandem 2>/dev/null");
+    assert_eq!(
+        std::fs::read_to_string(ws.join("decoy/config.toml")).unwrap(),
+        "ok"
+    );
+    assert_eq!(
+        std::fs::read_link(ws.join(".tandem")).unwrap(),
+        std::path::PathBuf::from("decoy")
+    );
+}
+
+#[test]
+fn a_worktree_git_file_and_its_gitdir_stay_read_only() {
+    let wt = workspace();
+    let store = workspace();
+    let main_git = store.join("main/.git");
+    let gitdir = main_git.join("worktrees/wt");
+    std::fs::create_dir_all(&gitdir).unwrap();
+    std::fs::write(gitdir.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+    std::fs::write(gitdir.join("commondir"), "../..\n").unwrap();
+    std::fs::write(main_git.join("config"), "[core]\n").unwrap();
+    std::fs::write(wt.join(".git"), format!("gitdir: {}\n", gitdir.display())).unwrap();
+    let args = ["--writable-root", store.path.to_str().unwrap()];
+    blocked(&wt, &args, "echo 'gitdir: /tmp/evil' > .git");
+    blocked(
+        &wt,
+        &args,
+        &format!("echo evil > {}/HEAD", gitdir.display()),
+    );
+    blocked(
+        &wt,
+        &args,
+        &format!("echo evil >> {}/config", main_git.display()),
+    );
+    blocked(&wt, &args, &format!("mkdir {}/hooks", main_git.display()));
+    // The store root itself stays writable.
+    let out = sandbox_sh(&wt.path, &args, &format!("echo fine > {}/ok", store.s()));
+    ran(&out);
+    assert!(store.join("ok").exists(), "{}", stderr(&out));
+    assert_eq!(
+        std::fs::read_to_string(gitdir.join("HEAD")).unwrap(),
+        "ref: refs/heads/main\n"
+    );
+}
+
+#[test]
+fn hard_linking_a_protected_file_into_the_root() {
+    let ws = git_ws();
+    blocked(
+        &ws,
+        &[],
+        "ln .git/config cfg 2>/dev/null && echo evil >> cfg",
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.join(".git/config")).unwrap(),
+        "[core]\n"
+    );
+}
+
+#[test]
+fn protected_paths_via_dotdot_and_proc_magic_links() {
+    let ws = git_ws();
+    blocked(&ws, &[], "echo evil > src/../.git/x");
+    blocked(&ws, &[], "echo evil > /proc/self/cwd/.git/x");
+    blocked(
+        &ws,
+        &[],
+        &format!("echo evil > /proc/self/root{}/.git/x", ws.s()),
+    );
+    assert!(!ws.join(".git/x").exists());
+}
+
+#[test]
+fn unmounting_the_protection() {
+    let ws = git_ws();
+    blocked(
+        &ws,
+        &[],
+        "umount .git 2>/dev/null || umount -l .git 2>/dev/null",
+    );
+    blocked(
+        &ws,
+        &[],
+        "umount -l .git 2>/dev/null; echo evil > .git/config",
+    );
+}
+
+// ---------------------------------------------------------------- mounts and namespaces
+
+#[test]
+fn mounting_a_filesystem() {
+    let ws = workspace();
+    std::fs::create_dir(ws.join("m")).unwrap();
+    blocked(&ws, &[], "mount -t tmpfs none m 2>/dev/null");
+    blocked(&ws, &[], "mount --bind / m 2>/dev/null");
+}
+
+#[test]
+fn unmounting_the_private_tmp() {
+    let ws = workspace();
+    blocked(
+        &ws,
+        &[],
+        "umount /tmp 2>/dev/null || umount -l /tmp 2>/dev/null",
+    );
+    blocked(&ws, &[], "umount -l /proc 2>/dev/null");
+}
+
+const PY_SYSCALL: &str = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\ndef sc(*a):\n    r = libc.syscall(*[ctypes.c_long(x) if isinstance(x, int) else x for x in a])\n    return r, ctypes.get_errno()\n";
+
+/// Runs python with the `sc` helper; the code must print "blocked" or "ESCAPED".
+#[track_caller]
+fn py_blocked(ws: &Dir, args: &[&str], body: &str) -> String {
+    let out = sandbox_py(&ws.path, args, &format!("{PY_SYSCALL}{body}"));
+    let so = ran(&out);
+    assert!(
+        so.contains("blocked") && !so.contains("ESCAPED"),
+        "not blocked: {so}\n{}",
+        stderr(&out)
+    );
+    so
+}
+
+#[test]
+fn pivot_root_and_chroot() {
+    let ws = workspace();
+    py_blocked(
+        &ws,
+        &[],
+        "os.makedirs('new/old', exist_ok=True)\nr, e = sc(155, b'new', b'new/old')\nprint('ESCAPED' if r == 0 else f'blocked {e}')",
+    );
+    py_blocked(
+        &ws,
+        &[],
+        "try:\n    os.chroot('.')\n    print('ESCAPED')\nexcept OSError as ex:\n    print('blocked', ex)",
+    );
+}
+
+#[test]
+fn unshare_back_out() {
+    let ws = workspace();
+    blocked(&ws, &[], "unshare -r true 2>/dev/null");
+    blocked(&ws, &[], "unshare -m true 2>/dev/null");
+    blocked(&ws, &[], "unshare -n true 2>/dev/null");
+    py_blocked(
+        &ws,
+        &[],
+        "r, e = sc(272, 0x10000000)\nprint('ESCAPED' if r == 0 else f'blocked {e}')",
+    );
+}
+
+#[test]
+fn clone_into_new_namespaces() {
+    let ws = workspace();
+    // clone(CLONE_NEWUSER|SIGCHLD): refused; clone3 answers ENOSYS (flags are unreadable).
+    py_blocked(
+        &ws,
+        &[],
+        "r, e = sc(56, 0x10000000 | 17, 0, 0, 0, 0)\nif r == 0: os._exit(0)\nprint('ESCAPED' if r > 0 else f'blocked {e}')",
+    );
+    py_blocked(
+        &ws,
+        &[],
+        "import errno\nbuf = ctypes.create_string_buffer(88)\nr, e = sc(435, buf, 88)\nprint('ESCAPED' if r >= 0 else ('blocked' if e == errno.ENOSYS else f'ESCAPED? {e}'))",
+    );
+}
+
+#[test]
+fn setns_back_out() {
+    let ws = workspace();
+    py_blocked(
+        &ws,
+        &[],
+        "ok = False\nfor ns in ['mnt','net','user','pid','ipc']:\n    try:\n        fd = os.open(f'/proc/1/ns/{ns}', os.O_RDONLY)\n    except OSError:\n        continue\n    r, e = sc(308, fd, 0)\n    ok = ok or r == 0\nprint('ESCAPED' if ok else 'blocked')",
+    );
+    blocked(&ws, &[], "nsenter -t 1 -m -u true 2>/dev/null");
+}
+
+// ---------------------------------------------------------------- processes
+
+#[test]
+fn ptrace_of_an_outside_process() {
+    let ws = workspace();
+    let mut victim = Victim::new(&ws.path);
+    let pid = victim.pid();
+    py_blocked(
+        &ws,
+        &[],
+        &format!(
+            "r, e = sc(101, 16, {pid}, 0, 0)\nprint('ESCAPED' if r == 0 else f'blocked {{e}}')"
+        ),
+    );
+    // Even a process inside the sandbox cannot be traced (PTRACE_TRACEME).
+    py_blocked(
+        &ws,
+        &[],
+        "r, e = sc(101, 0, 0, 0, 0)\nprint('ESCAPED' if r == 0 else f'blocked {e}')",
+    );
+    py_blocked(
+        &ws,
+        &[],
+        "buf = ctypes.create_string_buffer(8)\nr, e = sc(310, 1, 0, 0, 0, 0, 0)\nprint('ESCAPED' if r >= 0 else f'blocked {e}')",
+    );
+    assert!(victim.alive());
+}
+
+#[test]
+fn kill_of_an_outside_process() {
+    let ws = workspace();
+    let mut victim = Victim::new(&ws.path);
+    let pid = victim.pid();
+    blocked(&ws, &[], &format!("kill -9 {pid} 2>/dev/null"));
+    let _ = sandbox_sh(&ws.path, &[], "kill -9 -1 2>/dev/null; true");
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(victim.alive(), "the host process was killed");
+    control_succeeds(&ws, &format!("kill -0 {pid}"));
+}
+
+#[test]
+fn only_the_commands_own_processes_are_visible() {
+    let ws = workspace();
+    let _victim = Victim::new(&ws.path);
+    let out = sandbox_sh(
+        &ws.path,
+        &[],
+        "ls -d /proc/[0-9]* | wc -l; cat /proc/1/cmdline | tr '\\0' ' '",
+    );
+    let so = ran(&out);
+    let n: usize = so.lines().next().unwrap().trim().parse().unwrap();
+    assert!(n <= 4, "{so}");
+}
+
+#[test]
+fn setuid_binaries_grant_nothing() {
+    let ws = workspace();
+    let suid = ws.join("suid-python");
+    std::fs::copy(python3(), &suid).unwrap();
+    std::fs::set_permissions(&suid, std::fs::Permissions::from_mode(0o4755)).unwrap();
+    let out = sandbox(
+        &ws.path,
+        &[],
+        &[
+            suid.to_str().unwrap(),
+            "-c",
+            "import os\nst = open('/proc/self/status').read()\nprint([l for l in st.splitlines() if l.startswith(('CapEff','CapPrm','NoNewPrivs'))])\nprint('ESCAPED' if 'CapEff:\\t0000000000000000' not in st else 'blocked')",
+        ],
+    );
+    let so = ran(&out);
+    assert!(so.contains("blocked"), "{so} {}", stderr(&out));
+    blocked(&ws, &[], "su -c true nobody 2>/dev/null");
+}
+
+#[test]
+fn no_capabilities_and_no_new_privs() {
+    let ws = workspace();
+    let out = sandbox_sh(
+        &ws.path,
+        &[],
+        "grep -E '^(Cap|NoNewPrivs|Seccomp:)' /proc/self/status",
+    );
+    let so = ran(&out);
+    for cap in ["CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"] {
+        assert!(
+            so.contains(&format!("{cap}:\t0000000000000000")),
+            "{cap} not empty: {so}"
+        );
+    }
+    assert!(so.contains("NoNewPrivs:\t1"), "{so}");
+    assert!(so.contains("Seccomp:\t2"), "{so}");
+}
+
+#[test]
+fn a_daemon_cannot_outlive_the_command() {
+    let ws = workspace();
+    let marker = format!("tandem-daemon-{}", std::process::id());
+    let script = format!(
+        "( setsid bash -c 'exec -a {marker} bash -c \"while true; do date +%s%N > alive; sleep 0.05; done\"' & ) ; \
+         nohup bash -c 'exec -a {marker}-2 sleep 300' >/dev/null 2>&1 & disown; sleep 0.4; echo started"
+    );
+    let out = sandbox_sh(&ws.path, &[], &script);
+    assert!(ran(&out).contains("started"), "{}", stderr(&out));
+    let stamp = std::fs::read_to_string(ws.join("alive")).unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    assert_eq!(
+        std::fs::read_to_string(ws.join("alive")).unwrap(),
+        stamp,
+        "the daemon is still writing"
+    );
+    assert_eq!(count_processes_with(&marker), 0, "daemon processes survive");
+}
+
+#[test]
+fn a_fork_bomb_is_contained() {
+    let ws = workspace();
+    let t = Instant::now();
+    let out = sandbox_sh(
+        &ws.path,
+        &["--max-processes", "400"],
+        ":(){ :|:& };: 2>/dev/null & sleep 3; echo survived",
+    );
+    assert!(ran(&out).contains("survived"));
+    assert!(t.elapsed() < Duration::from_secs(60));
+    // And it is counted: many forks fail once the namespace is full.
+    let out = sandbox_py(
+        &ws.path,
+        &["--max-processes", "400"],
+        "import os, time\nn = 0\nfor i in range(2000):\n    try:\n        pid = os.fork()\n    except OSError:\n        break\n    if pid == 0:\n        time.sleep(30); os._exit(0)\n    n += 1\nprint('forked', n)",
+    );
+    let so = ran(&out);
+    let n: usize = so.trim().rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(n < 450, "{so}");
+    assert!(n > 100, "limit far too low: {so}");
+}
+
+#[test]
+fn a_huge_file_is_cut_off() {
+    let ws = workspace();
+    let out = sandbox_sh(
+        &ws.path,
+        &["--max-file-size", "10M"],
+        "head -c 50M /dev/zero > big; echo rc=$?",
+    );
+    let so = ran(&out);
+    assert!(!so.contains("rc=0"), "{so}");
+    let len = std::fs::metadata(ws.join("big")).unwrap().len();
+    assert!(len <= 10 << 20, "{len}");
+    let out = sandbox_sh(&ws.path, &[], "ulimit -f");
+    assert_eq!(ran(&out).trim(), format!("{}", (2u64 << 30) / 1024));
+}
+
+#[test]
+fn io_uring_is_refused() {
+    let ws = workspace();
+    py_blocked(
+        &ws,
+        &[],
+        "params = ctypes.create_string_buffer(120)\nr, e = sc(425, 8, params)\nprint('ESCAPED' if r >= 0 else f'blocked {e}')",
+    );
+}
+
+#[test]
+fn kernel_attack_surface_syscalls_are_refused() {
+    let ws = workspace();
+    // bpf, keyctl, add_key, perf_event_open, kexec_load, init_module, userfaultfd,
+    // open_by_handle_at, process_vm_readv.
+    py_blocked(
+        &ws,
+        &[],
+        "import errno\nbuf = ctypes.create_string_buffer(256)\ncalls = [(321, 0, buf, 64), (250, 0, 0), (248, b'user', b'k', b'v', 1, -3), (298, buf, 0, -1, -1, 0), (246, 0, 0, 0, 0), (175, buf, 1, b''), (323, 0), (304, -100, buf, 0), (310, 1, buf, 1, buf, 1, 0)]\nbad = []\nfor c in calls:\n    r, e = sc(*c)\n    if e != errno.EPERM: bad.append((c[0], r, e))\nprint('ESCAPED', bad) if bad else print('blocked')",
+    );
+}
+
+#[test]
+fn the_x32_abi_is_refused() {
+    let ws = workspace();
+    py_blocked(
+        &ws,
+        &[],
+        "import errno\nr, e = sc(0x40000000 | 39)\nprint('blocked' if r < 0 and e == errno.ENOSYS else f'ESCAPED {r} {e}')",
+    );
+}
+
+#[test]
+fn typing_into_the_terminal_with_tiocsti() {
+    let ws = workspace();
+    // Make a pty our controlling terminal, then push a keystroke into its input queue: the
+    // same ioctl would type into the terminal of whoever started us if we had one.
+    let code = "import os, fcntl, termios\ntry:\n    os.setsid()\nexcept OSError:\n    pass\nm, s = os.openpty()\nfcntl.ioctl(s, termios.TIOCSCTTY, 0)\ntry:\n    fcntl.ioctl(s, termios.TIOCSTI, b'x')\n    print('ESCAPED')\nexcept OSError as e:\n    print('blocked', e)";
+    py_blocked(&ws, &[], code);
+    let legacy = std::fs::read_to_string("/proc/sys/dev/tty/legacy_tiocsti").unwrap_or_default();
+    if legacy.trim() == "1" {
+        let ctl = sandbox_py(&ws.path, &["--mode", "danger-full-access"], code);
+        assert!(
+            stdout(&ctl).contains("ESCAPED"),
+            "control failed: {}",
+            stderr(&ctl)
+        );
+    }
+}
+
+#[test]
+fn host_sysv_ipc_is_invisible() {
+    let ws = workspace();
+    let id = unsafe { libc::shmget(libc::IPC_PRIVATE, 4096, libc::IPC_CREAT | 0o666) };
+    assert!(id >= 0);
+    blocked(
+        &ws,
+        &[],
+        &format!(
+            "{} -c 'import ctypes; l=ctypes.CDLL(None); exit(0 if l.shmat({id},0,0) != -1 else 1)'",
+            python3().display()
+        ),
+    );
+    unsafe { libc::shmctl(id, libc::IPC_RMID, std::ptr::null_mut()) };
+}
+
+// ---------------------------------------------------------------- network
+
+#[test]
+fn inet_sockets_are_refused() {
+    let ws = workspace();
+    for (fam, ty) in [
+        ("AF_INET", "SOCK_STREAM"),
+        ("AF_INET", "SOCK_DGRAM"),
+        ("AF_INET6", "SOCK_STREAM"),
+    ] {
+        py_blocked(
+            &ws,
+            &[],
+            &format!(
+                "import socket\ntry:\n    socket.socket(socket.{fam}, socket.{ty})\n    print('ESCAPED')\nexcept OSError as e:\n    print('blocked', e)"
+            ),
+        );
+    }
+}
+
+#[test]
+fn netlink_sockets_are_refused() {
+    let ws = workspace();
+    py_blocked(
+        &ws,
+        &[],
+        "import socket\ntry:\n    socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, 0)\n    print('ESCAPED')\nexcept OSError as e:\n    print('blocked', e)",
+    );
+}
+
+#[test]
+fn packet_and_exotic_sockets_are_refused() {
+    let ws = workspace();
+    py_blocked(
+        &ws,
+        &[],
+        "import socket, errno\nbad = []\nfor fam in [17, 40, 38, 29, 21]:  # PACKET, VSOCK, ALG, CAN, RDS\n    try:\n        socket.socket(fam, socket.SOCK_RAW if fam == 17 else socket.SOCK_STREAM)\n        bad.append(fam)\n    except OSError as e:\n        if e.errno != errno.EPERM: bad.append((fam, e.errno))\nprint('ESCAPED', bad) if bad else print('blocked')",
+    );
+}
+
+#[test]
+fn curl_to_a_host_server() {
+    let curl = require_tool("curl");
+    let srv = tcp_server();
+    let ws = workspace();
+    let url = format!("http://127.0.0.1:{}/", srv.port);
+    blocked(
+        &ws,
+        &[],
+        &format!("{} -s -m 3 {url} >/dev/null", curl.display()),
+    );
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    control_succeeds(&ws, &format!("{} -s -m 3 {url} >/dev/null", curl.display()));
+    assert!(srv.hits.load(std::sync::atomic::Ordering::SeqCst) >= 1);
+}
+
+#[test]
+fn nc_to_a_host_server() {
+    let nc = require_tool("nc");
+    let srv = tcp_server();
+    let ws = workspace();
+    blocked(
+        &ws,
+        &[],
+        &format!(
+            "echo hi | {} -w 2 127.0.0.1 {} >/dev/null 2>&1",
+            nc.display(),
+            srv.port
+        ),
+    );
+    blocked(
+        &ws,
+        &[],
+        &format!(
+            "{} -z -w 2 localhost {} 2>/dev/null",
+            nc.display(),
+            srv.port
+        ),
+    );
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn bash_dev_tcp_to_a_host_server() {
+    let srv = tcp_server();
+    let ws = workspace();
+    let attack = format!("exec 3<>/dev/tcp/127.0.0.1/{} 2>/dev/null", srv.port);
+    blocked(&ws, &[], &attack);
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    control_succeeds(&ws, &attack);
+}
+
+#[test]
+fn dns_and_udp_to_the_host() {
+    let ws = workspace();
+    blocked(&ws, &[], "exec 3<>/dev/udp/127.0.0.1/53 2>/dev/null");
+    blocked(&ws, &[], "getent hosts example.com >/dev/null 2>&1");
+}
+
+const PY_UNIX_CONNECT: &str = "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect(sys.argv[1])\n    print('ESCAPED', s.recv(64))\nexcept OSError as e:\n    print('blocked', e)";
+
+#[test]
+fn a_host_unix_socket_in_tmp() {
+    let ws = workspace();
+    let sock = std::env::temp_dir().join(format!("tandem-host-{}.sock", std::process::id()));
+    let srv = unix_server(sock.clone());
+    let out = sandbox(
+        &ws.path,
+        &[],
+        &[
+            python3().to_str().unwrap(),
+            "-c",
+            PY_UNIX_CONNECT,
+            sock.to_str().unwrap(),
+        ],
+    );
+    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let ctl = sandbox(
+        &ws.path,
+        &["--mode", "danger-full-access"],
+        &[
+            python3().to_str().unwrap(),
+            "-c",
+            PY_UNIX_CONNECT,
+            sock.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        stdout(&ctl).contains("ESCAPED"),
+        "control failed: {}",
+        stdout(&ctl)
+    );
+}
+
+#[test]
+fn a_host_unix_socket_in_run() {
+    let ws = workspace();
+    std::fs::create_dir_all("/run").unwrap();
+    let sock = std::path::PathBuf::from(format!("/run/tandem-host-{}.sock", std::process::id()));
+    let srv = unix_server(sock.clone());
+    let out = sandbox(
+        &ws.path,
+        &[],
+        &[
+            python3().to_str().unwrap(),
+            "-c",
+            PY_UNIX_CONNECT,
+            sock.to_str().unwrap(),
+        ],
+    );
+    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
+    // /var/run too (usually a symlink to /run).
+    let via_var = format!("/var/run/tandem-host-{}.sock", std::process::id());
+    let out = sandbox(
+        &ws.path,
+        &[],
+        &[python3().to_str().unwrap(), "-c", PY_UNIX_CONNECT, &via_var],
+    );
+    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_host_socket_named_in_the_environment_is_masked() {
+    let ws = workspace();
+    let dir = outside();
+    let sock = dir.join("agent.sock");
+    let srv = unix_server(sock.clone());
+    let out = std::process::Command::new(bin())
+        .env("SSH_AUTH_SOCK", &sock)
+        .arg("--cwd")
+        .arg(&ws.path)
+        .arg("--")
+        .arg(python3())
+        .arg("-c")
+        .arg(PY_UNIX_CONNECT)
+        .arg(&sock)
+        .output()
+        .unwrap();
+    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
+    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[test]
+fn a_host_abstract_unix_socket() {
+    let ws = workspace();
+    let name = format!("tandem-abstract-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+    let l = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
+    l.set_nonblocking(true).unwrap();
+    let code = format!(
+        "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect('\\0{name}')\n    print('ESCAPED')\nexcept OSError as e:\n    print('blocked', e)"
+    );
+    let out = sandbox_py(&ws.path, &[], &code);
+    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
+    assert!(l.accept().is_err(), "the host socket accepted a connection");
+    let ctl = sandbox_py(&ws.path, &["--mode", "danger-full-access"], &code);
+    assert!(
+        stdout(&ctl).contains("ESCAPED"),
+        "control failed: {}",
+        stdout(&ctl)
+    );
+}

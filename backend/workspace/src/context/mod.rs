@@ -388,8 +388,13 @@ impl Builder {
     ) -> ContextItem {
         let body = lines_text(text, first, last);
         let tokens = estimate_tokens(&body);
-        let end_line = last.min(text.len_lines().saturating_sub(1));
         let start = text.line_to_byte(first.min(text.len_lines()));
+        // The last line the text really covers: not the empty line after a final line break.
+        let end_line = if body.is_empty() {
+            first.min(text.len_lines().saturating_sub(1))
+        } else {
+            text.byte_to_line(start + body.len() - 1)
+        };
         let range = position::offsets_to_range(text, start..start + body.len(), self.enc);
         ContextItem {
             kind,

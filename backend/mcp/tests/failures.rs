@@ -4,6 +4,8 @@
 //! Real servers (server-everything) sit next to the broken ones, to show that one server's
 //! trouble never reaches another's tools.
 
+#![allow(clippy::print_stderr)] // the timing tests report their figures
+
 mod common;
 
 use std::time::{Duration, Instant};

@@ -236,3 +236,106 @@ async fn everything_over_streamable_http() {
         .await
         .expect("shutdown of an HTTP server is bounded");
 }
+
+#[tokio::test]
+async fn the_bearer_token_and_headers_reach_the_http_server() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // A listener that records the first request and refuses it: enough to see the headers.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let captured = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.expect("accept");
+        let mut buf = vec![0u8; 16 * 1024];
+        let n = socket.read(&mut buf).await.expect("read");
+        let _ = socket
+            .write_all(b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .await;
+        String::from_utf8_lossy(&buf[..n]).to_lowercase()
+    });
+    let mut config = McpServerConfig::streamable_http(format!("http://127.0.0.1:{port}/mcp"));
+    if let McpTransport::StreamableHttp {
+        bearer_token_env_var,
+        http_headers,
+        env_http_headers,
+        ..
+    } = &mut config.transport
+    {
+        *bearer_token_env_var = Some("TANDEM_TEST_MCP_TOKEN".into());
+        http_headers.insert("X-Tandem-Literal".into(), "literal-value".into());
+        env_http_headers.insert("X-Tandem-From-Env".into(), "TANDEM_TEST_HEADER_VAR".into());
+    }
+    let mut env = child_env();
+    env.insert("TANDEM_TEST_MCP_TOKEN".into(), "secret-token".into());
+    env.insert("TANDEM_TEST_HEADER_VAR".into(), "env-value".into());
+    let (mcp, mut events) = McpManager::start(&servers(vec![("remote", config)]), &env);
+    let request = tokio::time::timeout(Duration::from_secs(10), captured)
+        .await
+        .expect("a request arrives")
+        .expect("capture task");
+    assert!(request.starts_with("post /mcp "), "{request}");
+    assert!(
+        request.contains("authorization: bearer secret-token"),
+        "{request}"
+    );
+    assert!(
+        request.contains("x-tandem-literal: literal-value"),
+        "{request}"
+    );
+    assert!(
+        request.contains("x-tandem-from-env: env-value"),
+        "{request}"
+    );
+    let failed = wait_for(&mut events, Duration::from_secs(15), "remote failed", |e| {
+        matches!(e, McpEvent::Failed { .. })
+    })
+    .await;
+    assert!(
+        failed.message().contains("initialize at http://127.0.0.1:"),
+        "{failed:?}"
+    );
+    mcp.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_http_server_that_goes_away_is_reconnected_when_it_is_back() {
+    let http = HttpEverything::start();
+    let port = http.port;
+    let (mcp, mut events) = McpManager::start(
+        &servers(vec![(
+            "remote",
+            McpServerConfig::streamable_http(http.url.clone()),
+        )]),
+        &child_env(),
+    );
+    ready(&mut events, "remote").await;
+    drop(http); // the server dies
+
+    let failed_call = mcp
+        .call("remote", "echo", json!({"message": "anyone?"}))
+        .await;
+    let err = failed_call.expect_err("the server is gone");
+    assert!(matches!(err, McpError::Crashed { .. }), "{err:?}");
+    assert!(err.to_string().contains("restarting"), "{err}");
+    wait_for(&mut events, Duration::from_secs(5), "remote exited", |e| {
+        matches!(e, McpEvent::Exited { .. })
+    })
+    .await;
+
+    // It comes back on the same address; the manager's restart finds it.
+    let _http = HttpEverything::start_on(port);
+    wait_for(
+        &mut events,
+        Duration::from_secs(30),
+        "remote ready again",
+        |e| matches!(e, McpEvent::Ready { .. }),
+    )
+    .await;
+    let echoed = mcp
+        .call("remote", "echo", json!({"message": "welcome back"}))
+        .await
+        .expect("echo after the reconnect");
+    assert_eq!(echoed.to_model_text(), "Echo: welcome back");
+    mcp.shutdown().await;
+}

@@ -109,12 +109,16 @@ pub fn free_port() -> u16 {
 /// server-everything serving streamable HTTP on a port of its own; killed on drop.
 pub struct HttpEverything {
     child: Child,
+    pub port: u16,
     pub url: String,
 }
 
 impl HttpEverything {
     pub fn start() -> Self {
-        let port = free_port();
+        Self::start_on(free_port())
+    }
+
+    pub fn start_on(port: u16) -> Self {
         let child = Command::new("node")
             .arg(everything_script())
             .arg("streamableHttp")
@@ -126,6 +130,7 @@ impl HttpEverything {
             .expect("start node (is node installed? scripts/setup-mcp.sh needs it too)");
         let server = HttpEverything {
             child,
+            port,
             url: format!("http://127.0.0.1:{port}/mcp"),
         };
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

@@ -116,10 +116,9 @@ pub fn command_for<S: AsRef<OsStr>>(
     // Serialising this struct cannot fail; if it ever did, an unparsable policy makes the
     // helper refuse (exit 125) rather than run with defaults.
     let json = serde_json::to_string(policy).unwrap_or_else(|_| "invalid".into());
+    // No current_dir: the helper chdirs to the policy's cwd itself, and a missing directory
+    // then comes back as exit 125 with its name instead of a bare spawn error.
     cmd.arg("--policy-json").arg(json).arg("--").args(argv);
-    if let Some(cwd) = &policy.cwd {
-        cmd.current_dir(cwd);
-    }
     cmd
 }
 

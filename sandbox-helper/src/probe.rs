@@ -194,6 +194,12 @@ fn child_steps(uid_line: &[u8], gid_line: &[u8]) -> [i32; STEPS] {
     if r[S_PROC] == 0 {
         r[S_PID_MAX] = write(c"/proc/sys/kernel/pid_max", b"400");
     }
+    priv_steps(&mut r);
+    r
+}
+
+/// no_new_privs and a trivial seccomp filter (raw syscalls only).
+fn priv_steps(r: &mut [i32; STEPS]) {
     // SAFETY: prctl with integer arguments.
     r[S_NNP] = if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1u64, 0u64, 0u64, 0u64) } < 0 {
         errno()
@@ -226,7 +232,6 @@ fn child_steps(uid_line: &[u8], gid_line: &[u8]) -> [i32; STEPS] {
     } else {
         0
     };
-    r
 }
 
 /// Clones a child with `flags` that exits at once; returns 0 or the errno of clone3.
@@ -349,7 +354,8 @@ fn plain_child_checks() -> (i32, i32) {
     // SAFETY: the child only makes raw syscalls.
     match unsafe { sys::clone3(0, false) } {
         Ok(sys::Forked::Child) => {
-            let r = child_steps(b"", b"");
+            let mut r = [NOT_TRIED; STEPS];
+            priv_steps(&mut r);
             let mut bytes = [0u8; 8];
             bytes[..4].copy_from_slice(&r[S_NNP].to_ne_bytes());
             bytes[4..].copy_from_slice(&r[S_SECCOMP].to_ne_bytes());

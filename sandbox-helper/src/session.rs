@@ -118,9 +118,6 @@ impl SessionSandbox {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null());
-        if let Some(cwd) = &policy.cwd {
-            cmd.current_dir(cwd);
-        }
         let raw = theirs.as_raw_fd();
         // SAFETY: only async-signal-safe calls (dup2/fcntl) between fork and exec.
         unsafe {

@@ -225,11 +225,9 @@ pub fn unix_server(path: PathBuf) -> UnixServer {
     let hits = Arc::new(AtomicUsize::new(0));
     let h = hits.clone();
     std::thread::spawn(move || {
-        for conn in l.incoming() {
-            if let Ok(mut c) = conn {
-                h.fetch_add(1, Ordering::SeqCst);
-                let _ = c.write_all(b"hello from the host\n");
-            }
+        for mut c in l.incoming().flatten() {
+            h.fetch_add(1, Ordering::SeqCst);
+            let _ = c.write_all(b"hello from the host\n");
         }
     });
     UnixServer { path, hits }

@@ -92,7 +92,9 @@ fn read_only_default_blocks_patches_and_says_why() {
 
 #[test]
 fn workspace_write_sandbox_blocks_writes_outside_the_workspace() {
-    let outside = tempfile::tempdir().unwrap();
+    // Not under /tmp: inside the sandbox /tmp is a private scratch directory, so a write there
+    // would not prove anything about the host.
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
     let target = outside.path().join("escaped");
     let scenario = [
         call(
@@ -111,4 +113,9 @@ fn workspace_write_sandbox_blocks_writes_outside_the_workspace() {
     );
     let cmd = &run.completed("command_execution")[0];
     assert_ne!(cmd["exit_code"], 0);
+    let output = cmd["aggregated_output"].as_str().unwrap();
+    assert!(
+        output.contains("Read-only file system") || output.contains("Permission denied"),
+        "{output}"
+    );
 }

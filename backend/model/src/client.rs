@@ -69,11 +69,20 @@ impl std::fmt::Debug for ModelClient {
 
 impl ModelClient {
     pub fn new(provider: ProviderInfo, model: String) -> Self {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
-            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|err| error_chain(&err));
+            .user_agent(concat!("tandem/", env!("CARGO_PKG_VERSION")));
+        if provider
+            .base_url
+            .get(..7)
+            .is_some_and(|scheme| scheme.eq_ignore_ascii_case("http://"))
+        {
+            // Plain HTTP (a local server, the scripted model): loading the system's root
+            // certificates takes about 10 ms, most of the agent's start-up budget, for TLS
+            // that will never be used.
+            builder = builder.tls_certs_only(Vec::new());
+        }
+        let http = builder.build().map_err(|err| error_chain(&err));
         ModelClient {
             provider,
             model,

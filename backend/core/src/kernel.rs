@@ -6,7 +6,7 @@
 
 use crate::instructions;
 use crate::rollout::{self, Rollout, SessionMeta, SessionStore};
-use crate::session::{SandboxHelper, Session, SessionParts, SessionState};
+use crate::session::{Answer, SandboxHelper, Session, SessionParts, SessionState};
 use crate::turn::{self, TurnContext};
 use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
@@ -246,7 +246,8 @@ async fn actor(session: Arc<Session>, mut ops: mpsc::UnboundedReceiver<Op>) {
                         cancel.cancel();
                     }
                 }
-                Some(Op::Approval { id, decision }) => session.resolve_approval(&id, decision),
+                Some(Op::Approval { id, decision }) => session.resolve_approval(&id, Answer::Decision(decision)),
+                Some(Op::ResolvePatch { id, outcome }) => session.resolve_approval(&id, Answer::Resolved(outcome)),
                 Some(Op::Shutdown) | None => {
                     if let Some((cancel, handle)) = running.take() {
                         cancel.cancel();

@@ -14,6 +14,14 @@ use tandem_protocol::items::{PlanStep, TokenUsage};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
+/// What answers an approval request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    Decision(ReviewDecision),
+    /// A shell applied (part of) a patch itself; see `Op::ResolvePatch`.
+    Resolved(tandem_protocol::PatchOutcome),
+}
+
 /// How the sandbox helper is started: usually our own binary under another name (arg0).
 #[derive(Debug, Clone)]
 pub struct SandboxHelper {
@@ -68,7 +76,7 @@ pub struct Session {
     pub rollout: Mutex<Rollout>,
     events: mpsc::UnboundedSender<Event>,
     state: Mutex<SessionState>,
-    pending_approvals: Mutex<HashMap<String, oneshot::Sender<ReviewDecision>>>,
+    pending_approvals: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     next_item: AtomicU64,
     next_turn: AtomicU64,
     next_approval: AtomicU64,
@@ -151,9 +159,25 @@ impl Session {
     pub async fn request_approval(
         &self,
         turn_id: &str,
-        mut request: ApprovalRequest,
+        request: ApprovalRequest,
         cancel: &CancellationToken,
     ) -> ReviewDecision {
+        match self.request_answer(turn_id, request, cancel).await {
+            Answer::Decision(d) => d,
+            // Only patches can be resolved by the shell; for anything else, treat a resolution
+            // that applied nothing as a denial and one that applied something as consent.
+            Answer::Resolved(o) if o.applied => ReviewDecision::AllowOnce,
+            Answer::Resolved(_) => ReviewDecision::Deny,
+        }
+    }
+
+    /// Ask, and accept either a decision or a shell's own resolution of a patch.
+    pub async fn request_answer(
+        &self,
+        turn_id: &str,
+        mut request: ApprovalRequest,
+        cancel: &CancellationToken,
+    ) -> Answer {
         let id = format!(
             "approval_{}",
             self.next_approval.fetch_add(1, Ordering::Relaxed)
@@ -165,19 +189,19 @@ impl Session {
             .unwrap_or_else(|e| e.into_inner())
             .insert(id.clone(), tx);
         self.emit(Some(turn_id), EventMsg::ApprovalRequest(request));
-        let decision = tokio::select! {
-            answer = rx => answer.unwrap_or(ReviewDecision::Deny),
-            () = cancel.cancelled() => ReviewDecision::Cancel,
+        let answer = tokio::select! {
+            answer = rx => answer.unwrap_or(Answer::Decision(ReviewDecision::Deny)),
+            () = cancel.cancelled() => Answer::Decision(ReviewDecision::Cancel),
         };
         self.pending_approvals
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&id);
-        decision
+        answer
     }
 
     /// Deliver an answer. Unknown ids (already answered, or cancelled) are reported, not fatal.
-    pub fn resolve_approval(&self, id: &str, decision: ReviewDecision) {
+    pub fn resolve_approval(&self, id: &str, answer: Answer) {
         let sender = self
             .pending_approvals
             .lock()
@@ -185,7 +209,7 @@ impl Session {
             .remove(id);
         match sender {
             Some(tx) => {
-                let _ = tx.send(decision);
+                let _ = tx.send(answer);
             }
             None => self.emit(
                 None,

@@ -372,3 +372,92 @@ async fn a_sandbox_denial_offers_a_retry_outside_under_on_request() {
     h.finish().await;
     assert!(target.exists(), "the retry outside the sandbox ran");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_patch_resolved_hunk_by_hunk_by_the_shell_is_reported_verbatim() {
+    let patch = "*** Begin Patch\n*** Update File: f.txt\n@@\n-a\n+A\n*** End Patch\n";
+    let scenario = [call("apply_patch", json!({"input": patch})), say("done")].concat();
+    // Approve-before-write: every patch waits for the shell, even where the policy would write.
+    let server = ScriptedServer::start(Scenario::from_toml_str(&scenario).unwrap()).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    std::fs::write(work.path().join("f.txt"), "a\n").unwrap();
+    let mut config =
+        tandem_config::Config::with_defaults(home.path().to_path_buf(), work.path().to_path_buf());
+    config.model_provider_id = "scripted".into();
+    config.model_provider = tandem_model::ProviderInfo {
+        base_url: server.base_url(),
+        env_key: None,
+        wire_api: tandem_model::WireApi::Chat,
+        ..tandem_model::ProviderInfo::ollama()
+    };
+    config.approval_policy = ApprovalPolicy::OnRequest;
+    config.sandbox_mode = SandboxMode::WorkspaceWrite;
+    let kernel = Kernel::spawn(
+        config,
+        KernelOptions {
+            approve_patches_before_write: true,
+            sandbox_helper: Some(sandbox_helper()),
+            ..KernelOptions::default()
+        },
+    )
+    .unwrap();
+    let mut h = Harness {
+        kernel,
+        server,
+        _home: home,
+        work,
+    };
+    h.turn("edit");
+    let req = h.next_approval().await;
+    assert_eq!(req.kind, ApprovalKind::Patch);
+    let report = "f.txt: hunk 1 rejected (kept `a`).";
+    h.kernel
+        .submit(Op::ResolvePatch {
+            id: req.id.clone(),
+            outcome: tandem_protocol::PatchOutcome {
+                applied: false,
+                report: report.into(),
+                files: vec![],
+            },
+        })
+        .unwrap();
+    let events = h.finish().await;
+    assert_eq!(
+        std::fs::read_to_string(h.path("f.txt")).unwrap(),
+        "a\n",
+        "the kernel writes nothing itself"
+    );
+    assert!(
+        h.tool_outputs(1)[0].contains(report),
+        "{:?}",
+        h.tool_outputs(1)
+    );
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e.msg, EventMsg::PatchApplied { .. }))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_applied_patch_reports_both_sides_for_review() {
+    let patch = "*** Begin Patch\n*** Update File: f.txt\n@@\n-a\n+A\n*** End Patch\n";
+    let scenario = [call("apply_patch", json!({"input": patch})), say("done")].concat();
+    let mut h = start(
+        &scenario,
+        ApprovalPolicy::Never,
+        SandboxMode::WorkspaceWrite,
+    );
+    std::fs::write(h.path("f.txt"), "a\n").unwrap();
+    h.turn("edit");
+    let events = h.finish().await;
+    let applied = events.iter().find_map(|e| match &e.msg {
+        EventMsg::PatchApplied { changes, .. } => Some(changes.clone()),
+        _ => None,
+    });
+    let changes = applied.expect("patch_applied event");
+    assert_eq!(changes[0].old_content.as_deref(), Some("a\n"));
+    assert_eq!(changes[0].new_content.as_deref(), Some("A\n"));
+    assert_eq!(std::fs::read_to_string(h.path("f.txt")).unwrap(), "A\n");
+}

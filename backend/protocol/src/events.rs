@@ -54,6 +54,12 @@ pub enum EventMsg {
     },
     /// The kernel waits for `Op::Approval { id, .. }` before it goes on with this item.
     ApprovalRequest(ApprovalRequest),
+    /// A patch was written to disk (after any approval): both sides of every file, so a shell
+    /// can offer per-hunk review (and revert) of what was applied.
+    PatchApplied {
+        item_id: String,
+        changes: Vec<ProposedFileChange>,
+    },
     /// Usage after each model call: this turn's and the session's totals.
     TokenCount {
         turn: TokenUsage,

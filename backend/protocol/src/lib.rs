@@ -13,5 +13,5 @@ pub mod policy;
 
 pub use events::{Event, EventMsg, ThreadEvent};
 pub use items::{ItemStatus, ThreadItem, TokenUsage};
-pub use ops::{Op, TurnOverrides};
+pub use ops::{Op, PatchOutcome, TurnOverrides};
 pub use policy::{ApprovalPolicy, ReviewDecision, SandboxMode};

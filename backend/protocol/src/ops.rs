@@ -23,10 +23,26 @@ pub enum Op {
         id: String,
         decision: ReviewDecision,
     },
+    /// Answer a `patch` approval that the shell resolved itself, hunk by hunk (an editor's
+    /// inline review): the shell wrote what was accepted into the buffers, so the kernel
+    /// writes nothing and tells the model exactly what happened.
+    ResolvePatch { id: String, outcome: PatchOutcome },
     /// Summarise older history now, rather than waiting for the context window to fill.
     Compact,
     /// End the session: flush the record and emit `shutdown_complete`.
     Shutdown,
+}
+
+/// How a shell resolved a proposed patch, hunk by hunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PatchOutcome {
+    /// True when at least one hunk was accepted and written.
+    pub applied: bool,
+    /// What the model is told, verbatim: which hunks of which files were accepted or rejected.
+    pub report: String,
+    /// Files (relative to the cwd, as in the proposal) that now hold accepted changes.
+    #[serde(default)]
+    pub files: Vec<String>,
 }
 
 /// One part of a user's input.

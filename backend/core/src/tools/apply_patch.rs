@@ -1,14 +1,15 @@
 //! `apply_patch`: the tool description, and recognising a patch sent through the shell.
 
 use crate::policy::{self, PatchPlan};
+use crate::session::Answer;
 use crate::turn::{ToolOutcome, TurnContext};
 use std::path::{Path, PathBuf};
 use tandem_apply_patch::{ChangeKind, PlannedChange};
-use tandem_protocol::ReviewDecision;
 use tandem_protocol::events::{ApprovalKind, ApprovalRequest, EventMsg, ProposedFileChange};
 use tandem_protocol::items::{
     FileUpdateChange, ItemDetails, ItemStatus, PatchChangeKind, ThreadItem,
 };
+use tandem_protocol::{PatchOutcome, ReviewDecision};
 
 /// What the model is told about the patch format. Written for models tuned on Codex's format.
 pub const DESCRIPTION: &str = r#"Use the `apply_patch` tool to edit files. The patch language is a stripped-down, file-oriented diff format:
@@ -118,15 +119,18 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
             };
             match ctx
                 .session
-                .request_approval(&ctx.turn_id, request, &ctx.cancel)
+                .request_answer(&ctx.turn_id, request, &ctx.cancel)
                 .await
             {
-                ReviewDecision::AllowOnce | ReviewDecision::AllowSession => {}
-                ReviewDecision::Deny => {
+                Answer::Resolved(outcome) => {
+                    return resolved_by_shell(ctx, &item_id, summary, outcome);
+                }
+                Answer::Decision(ReviewDecision::AllowOnce | ReviewDecision::AllowSession) => {}
+                Answer::Decision(ReviewDecision::Deny) => {
                     finish(ctx, &item_id, summary, ItemStatus::Declined);
                     return ToolOutcome::Output("The user rejected this patch. No file was changed. Ask the user how to proceed, or try a different change.".into());
                 }
-                ReviewDecision::Cancel => {
+                Answer::Decision(ReviewDecision::Cancel) => {
                     finish(ctx, &item_id, summary, ItemStatus::Declined);
                     return ToolOutcome::Abort;
                 }
@@ -145,6 +149,10 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
             state.files_touched.insert(change.path.clone());
         }
     }
+    ctx.emit(EventMsg::PatchApplied {
+        item_id: item_id.clone(),
+        changes: changes.iter().map(|c| proposed(c, &cwd)).collect(),
+    });
     let mut text = String::from("Success. Updated the following files:\n");
     for c in &summary {
         let letter = match c.kind {
@@ -156,6 +164,29 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
     }
     finish(ctx, &item_id, summary, ItemStatus::Completed);
     ToolOutcome::Output(text)
+}
+
+/// The shell reviewed the patch hunk by hunk and wrote what was accepted itself.
+fn resolved_by_shell(
+    ctx: &TurnContext,
+    item_id: &str,
+    summary: Vec<FileUpdateChange>,
+    outcome: PatchOutcome,
+) -> ToolOutcome {
+    ctx.session
+        .state()
+        .files_touched
+        .extend(outcome.files.iter().cloned());
+    let status = if outcome.applied {
+        ItemStatus::Completed
+    } else {
+        ItemStatus::Declined
+    };
+    finish(ctx, item_id, summary, status);
+    ToolOutcome::Output(format!(
+        "The user reviewed this patch hunk by hunk in their editor.\n{}",
+        outcome.report
+    ))
 }
 
 fn finish(ctx: &TurnContext, item_id: &str, changes: Vec<FileUpdateChange>, status: ItemStatus) {

@@ -74,7 +74,10 @@ struct Timed {
 }
 
 /// Run `tandem exec` against a scenario; wall time and peak RSS (from wait4's rusage).
-#[allow(clippy::zombie_processes, reason = "the child is reaped by wait4, which also gives its rusage")]
+#[allow(
+    clippy::zombie_processes,
+    reason = "the child is reaped by wait4, which also gives its rusage"
+)]
 fn run_scenario(scenario: &str) -> Timed {
     let server = ScriptedServer::start(Scenario::from_toml_str(scenario).expect("scenario"))
         .expect("server");

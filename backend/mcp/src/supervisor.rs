@@ -52,21 +52,33 @@ pub(crate) async fn supervise(
                 startup_timeout.as_secs_f64()
             ),
             Ok(Err(e)) => e,
-            Ok(Ok(conn)) => {
+            Ok(Ok(mut conn)) => {
                 ever_ready = true;
                 let ready_at = Instant::now();
-                match run(&shared, &slot, conn, &cancel, &mut lost_rx).await {
-                    Ended::Cancelled => break,
+                match run(&shared, &slot, &mut conn, &cancel, &mut lost_rx).await {
+                    Ended::Cancelled => {
+                        conn.shutdown().await;
+                        break;
+                    }
                     Ended::Lost(why) => {
                         if ready_at.elapsed() >= policy.stable_after {
                             attempt = 0;
                         }
                         tracing::warn!(server = %name, "MCP server stopped: {why}");
+                        // Out of `Ready` before the clean-up, so no new call is sent to the
+                        // dead connection and calls in flight learn why at once.
                         slot.set_last_error(&why);
+                        shared.set_state(
+                            &slot,
+                            State::Restarting {
+                                attempt: attempt + 1,
+                            },
+                        );
                         shared.emit(McpEvent::Exited {
                             server: name.clone(),
                             error: why.clone(),
                         });
+                        conn.shutdown().await;
                         why
                     }
                 }
@@ -115,11 +127,11 @@ fn fail(shared: &Shared, slot: &ServerSlot, error: String) {
     });
 }
 
-/// Serves calls on one live connection until it ends.
+/// Publishes a live connection and watches it until it ends; the caller cleans it up.
 async fn run(
     shared: &Shared,
     slot: &ServerSlot,
-    mut conn: Connection,
+    conn: &mut Connection,
     cancel: &CancellationToken,
     lost_rx: &mut mpsc::UnboundedReceiver<u64>,
 ) -> Ended {
@@ -141,14 +153,8 @@ async fn run(
     loop {
         tokio::select! {
             biased;
-            () = cancel.cancelled() => {
-                conn.shutdown().await;
-                return Ended::Cancelled;
-            }
-            why = conn.closed() => {
-                conn.shutdown().await;
-                return Ended::Lost(why);
-            }
+            () = cancel.cancelled() => return Ended::Cancelled,
+            why = conn.closed() => return Ended::Lost(why),
             Some(reported) = lost_rx.recv() => {
                 if reported != generation {
                     continue; // about a connection that is already gone
@@ -158,7 +164,6 @@ async fn run(
                 let why = tokio::time::timeout(std::time::Duration::from_secs(1), conn.closed())
                     .await
                     .unwrap_or_else(|_| "the connection broke during a call".to_owned());
-                conn.shutdown().await;
                 return Ended::Lost(why);
             }
             Some(()) = tools_changed.recv() => {

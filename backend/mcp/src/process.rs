@@ -175,7 +175,7 @@ impl ServerProcess {
         exit
     }
 
-    /// The exit description if the process has already exited, without waiting.
+    /// The exit description if the process exits within `grace`, else `None`.
     pub async fn exit_within(&mut self, grace: Duration) -> Option<String> {
         tokio::time::timeout(grace, self.wait()).await.ok()
     }

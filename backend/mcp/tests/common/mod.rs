@@ -19,7 +19,8 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The workspace root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    root.canonicalize().unwrap_or(root)
 }
 
 /// An executable installed by `scripts/setup-mcp.sh` under `.ci/node/node_modules/.bin`.

@@ -20,6 +20,8 @@ pub struct ZygoteBench {
     pub zygote_median_ms: f64,
     pub zygote_added_median_ms: f64,
     pub zygote_p90_ms: f64,
+    /// Median time for `spawn()` alone to return (the command then runs on its own).
+    pub zygote_spawn_median_ms: f64,
     pub session_start_ms: f64,
 }
 
@@ -65,6 +67,7 @@ pub fn run(
     let session = SessionSandbox::start(helper_exe, None, policy)?;
     let session_start_ms = ms(t);
     let mut zyg = Vec::with_capacity(runs);
+    let mut spawn_only = Vec::with_capacity(runs);
     for _ in 0..runs {
         let t = Instant::now();
         let mut child: SandboxedChild = session.spawn(
@@ -72,6 +75,7 @@ pub fn run(
                 .stdout(ChildIo::Null)
                 .stderr(ChildIo::Null),
         )?;
+        spawn_only.push(ms(t));
         let status = child.wait()?;
         zyg.push(ms(t));
         if !status.success() {
@@ -93,6 +97,7 @@ pub fn run(
         zygote_median_ms,
         zygote_added_median_ms: zygote_median_ms - bare_median_ms,
         zygote_p90_ms: p90(&zyg),
+        zygote_spawn_median_ms: median(&mut spawn_only),
         session_start_ms,
     })
 }

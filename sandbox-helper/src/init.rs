@@ -108,38 +108,40 @@ pub(crate) fn fail(report_fd: RawFd, err: &SandboxError) -> ! {
     sys::exit_now(125)
 }
 
-/// Applies the layers, runs the command as a child, reports its status. Never returns.
+/// Applies the layers, enters the cwd, runs the command as a child, reports its status.
 pub(crate) fn run(layers: &Layers<'_>, exec: &Exec, report_fd: RawFd) -> ! {
-    if let Err(e) = apply_layers(layers, exec) {
+    if let Err(e) = apply_layers(layers).and_then(|()| enter_cwd(exec)) {
         fail(report_fd, &e);
     }
-    // The zygote ignores SIGCHLD (auto-reap); an ignored disposition would survive fork and
-    // exec, breaking our waitpid and every command that waits for its own children.
+    supervise(exec, report_fd)
+}
+
+/// Starts the command and stays as its init until it exits; then reports and exits, which
+/// makes the kernel kill whatever the command left in the PID namespace.
+pub(crate) fn supervise(exec: &Exec, report_fd: RawFd) -> ! {
+    // Only stdio crosses into the command (the report fd may have been put on 3 just now).
+    if let Err(e) = sys::cloexec_from(3) {
+        fail(
+            report_fd,
+            &SandboxError::layer(crate::error::Layer::Process, "close_range", e),
+        );
+    }
+    // The zygote ignores SIGCHLD (auto-reap); an ignored disposition would break our waitpid.
     sys::set_signal_handler(libc::SIGCHLD, libc::SIG_DFL);
-    sys::set_signal_handler(libc::SIGPIPE, libc::SIG_DFL);
     sys::sigmask(libc::SIG_BLOCK, FORWARDED);
     for &s in FORWARDED {
         sys::set_signal_handler(s, forward_signal as *const () as libc::sighandler_t);
     }
-    // SAFETY: single-threaded process; the child only execs or exits.
-    let pid = unsafe { libc::fork() };
-    if pid < 0 {
-        let e = std::io::Error::last_os_error();
-        fail(
-            report_fd,
-            &SandboxError::layer(crate::error::Layer::Process, "forking the command", e),
-        );
-    }
-    if pid == 0 {
-        for &s in FORWARDED {
-            sys::set_signal_handler(s, libc::SIG_DFL);
+    let pid = match spawn_command(exec) {
+        Ok(pid) => pid,
+        Err(errno) => {
+            let code = report_exec_error(exec, errno);
+            let mut msg = vec![b'X'];
+            msg.extend_from_slice(&(code << 8).to_ne_bytes());
+            let _ = sys::write_all(report_fd, &msg);
+            sys::exit_now(0)
         }
-        sys::sigmask(libc::SIG_SETMASK, &[]);
-        // SAFETY: plain syscall; a new session detaches from any controlling terminal, so the
-        // command cannot push keystrokes into the terminal of whoever started us (TIOCSTI).
-        unsafe { libc::setsid() };
-        exec_command(exec);
-    }
+    };
     COMMAND_PID.store(pid, Ordering::SeqCst);
     sys::sigmask(libc::SIG_UNBLOCK, FORWARDED);
     let status = loop {
@@ -157,23 +159,151 @@ pub(crate) fn run(layers: &Layers<'_>, exec: &Exec, report_fd: RawFd) -> ! {
             break 0x7f00; // cannot happen: our own child vanished; report exit 127.
         }
     };
+    kill_everything_else();
     let mut msg = vec![b'X'];
     msg.extend_from_slice(&status.to_ne_bytes());
     let _ = sys::write_all(report_fd, &msg);
     sys::exit_now(0)
 }
 
-fn apply_layers(layers: &Layers<'_>, exec: &Exec) -> Result<(), SandboxError> {
+/// Kills every other process of the PID namespace and reaps them all, *before* the status is
+/// reported: whoever waits for the status knows nothing of the command is left, without also
+/// waiting for our own exit (which tears down the namespaces and takes longer).
+fn kill_everything_else() {
+    // kill(-1) from anything but PID 1 of our own namespace would hit every process of the
+    // user on the host: never do it anywhere else.
+    // SAFETY: plain syscalls.
+    if unsafe { libc::getpid() } != 1 {
+        return;
+    }
+    // SAFETY: kill(-1) from PID 1 reaches every process of our PID namespace but us.
+    unsafe { libc::kill(-1, libc::SIGKILL) };
+    loop {
+        let mut status = 0;
+        // SAFETY: status is a valid out pointer; orphans are re-parented to us as their
+        // parents die, so this ends exactly when the namespace is empty.
+        let ret = unsafe { libc::waitpid(-1, &mut status, libc::__WALL) };
+        if ret < 0 && std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return;
+        }
+    }
+}
+
+/// The programs to try for `argv[0]`: itself when it has a slash, else each PATH entry.
+fn candidates(exec: &Exec) -> Vec<CString> {
+    let prog = exec.argv[0].as_bytes();
+    if prog.contains(&b'/') {
+        return vec![exec.argv[0].clone()];
+    }
+    if prog.is_empty() {
+        return Vec::new();
+    }
+    let path = exec
+        .path
+        .clone()
+        .unwrap_or_else(|| OsString::from(DEFAULT_PATH));
+    path.as_bytes()
+        .split(|&b| b == b':')
+        .filter_map(|dir| {
+            let dir = if dir.is_empty() { b".".as_slice() } else { dir };
+            let mut full = dir.to_vec();
+            full.push(b'/');
+            full.extend_from_slice(prog);
+            CString::new(full).ok()
+        })
+        .collect()
+}
+
+/// Starts the command with `posix_spawn` (a vfork: no copy of our page tables), in a new
+/// session (no controlling terminal, so no TIOCSTI into whoever started us), with an empty
+/// signal mask and default dispositions. Returns the pid, or the errno of the failed exec.
+fn spawn_command(exec: &Exec) -> Result<i32, i32> {
+    let mut argv: Vec<*mut libc::c_char> =
+        exec.argv.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    argv.push(std::ptr::null_mut());
+    let mut envp: Vec<*mut libc::c_char> =
+        exec.envp.iter().map(|a| a.as_ptr().cast_mut()).collect();
+    envp.push(std::ptr::null_mut());
+    // SAFETY: the attribute object is initialised before use and destroyed after; the sets are
+    // initialised by sigemptyset/sigfillset.
+    unsafe {
+        let mut attr: libc::posix_spawnattr_t = std::mem::zeroed();
+        if libc::posix_spawnattr_init(&mut attr) != 0 {
+            return Err(libc::ENOMEM);
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::posix_spawnattr_setsigmask(&mut attr, &empty);
+        libc::posix_spawnattr_setsigdefault(&mut attr, &all);
+        libc::posix_spawnattr_setflags(
+            &mut attr,
+            (libc::POSIX_SPAWN_SETSID
+                | libc::POSIX_SPAWN_SETSIGMASK as libc::c_short
+                | libc::POSIX_SPAWN_SETSIGDEF as libc::c_short) as libc::c_short,
+        );
+        let mut result = Err(libc::ENOENT);
+        let mut saw_eacces = false;
+        for cand in candidates(exec) {
+            // Probe first: a failed posix_spawn costs a whole vfork + exec attempt.
+            if libc::access(cand.as_ptr(), libc::X_OK) != 0 {
+                match std::io::Error::last_os_error().raw_os_error() {
+                    Some(libc::EACCES) => saw_eacces = true,
+                    Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG) => {}
+                    Some(other) => {
+                        result = Err(other);
+                        break;
+                    }
+                    None => {}
+                }
+                continue;
+            }
+            let mut pid = 0;
+            let rc = libc::posix_spawn(
+                &mut pid,
+                cand.as_ptr(),
+                std::ptr::null(),
+                &attr,
+                argv.as_ptr(),
+                envp.as_ptr(),
+            );
+            match rc {
+                0 => {
+                    result = Ok(pid);
+                    break;
+                }
+                libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG => {}
+                libc::EACCES => saw_eacces = true,
+                other => {
+                    result = Err(other);
+                    break;
+                }
+            }
+        }
+        libc::posix_spawnattr_destroy(&mut attr);
+        match result {
+            Err(libc::ENOENT) if saw_eacces => Err(libc::EACCES),
+            r => r,
+        }
+    }
+}
+
+/// Prints why the command could not start, like a shell; returns 127 (not found) or 126.
+fn report_exec_error(exec: &Exec, errno: i32) -> i32 {
+    let msg = format!(
+        "tandem-sandbox: {}: {}\n",
+        exec.argv[0].to_string_lossy(),
+        std::io::Error::from_raw_os_error(errno)
+    );
+    let _ = sys::write_all(2, msg.as_bytes());
+    if errno == libc::ENOENT { 127 } else { 126 }
+}
+
+/// Every layer the init applies to itself (and so to every process of the command).
+pub(crate) fn apply_layers(layers: &Layers<'_>) -> Result<(), SandboxError> {
     if layers.mount_proc {
         crate::mounts::mount_proc(Some(layers.limits.max_processes.saturating_add(1)))?;
-    }
-    // SAFETY: valid C string.
-    if unsafe { libc::chdir(exec.cwd.as_ptr()) } < 0 {
-        return Err(SandboxError::layer(
-            crate::error::Layer::Process,
-            format!("chdir {}", exec.cwd.to_string_lossy()),
-            std::io::Error::last_os_error(),
-        ));
     }
     crate::privs::apply_limits(&layers.limits)?;
     crate::privs::drop_all_capabilities()?;
@@ -182,10 +312,20 @@ fn apply_layers(layers: &Layers<'_>, exec: &Exec) -> Result<(), SandboxError> {
         crate::landlock_layer::restrict(fd)?;
     }
     crate::seccomp::install(layers.seccomp)?;
-    // Nothing but stdio crosses into the command; our own descriptors (report pipe, ruleset,
-    // anything inherited from the kernel) close on exec.
     sys::cloexec_from(3)
-        .map_err(|e| SandboxError::layer(crate::error::Layer::Process, "close_range", e))?;
+        .map_err(|e| SandboxError::layer(crate::error::Layer::Process, "close_range", e))
+}
+
+/// chdir into the command's working directory (after the mounts, so it is the sandbox's view).
+pub(crate) fn enter_cwd(exec: &Exec) -> Result<(), SandboxError> {
+    // SAFETY: valid C string.
+    if unsafe { libc::chdir(exec.cwd.as_ptr()) } < 0 {
+        return Err(SandboxError::layer(
+            crate::error::Layer::Process,
+            format!("chdir {}", exec.cwd.to_string_lossy()),
+            std::io::Error::last_os_error(),
+        ));
+    }
     Ok(())
 }
 

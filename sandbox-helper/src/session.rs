@@ -298,10 +298,14 @@ impl SandboxedChild {
             return Ok(st);
         }
         let bytes = sys::read_to_end(self.status.as_raw_fd()).map_err(ioe("reading the status"))?;
-        self.wait_gone();
         let status = match init::parse_report(&bytes) {
+            // The init killed and reaped everything else before reporting.
             Report::Exited(raw) => ExitStatus::from_raw(raw),
-            Report::Nothing => ExitStatus::from_raw(libc::SIGKILL),
+            Report::Nothing => {
+                // Killed: the namespace is gone once the init is.
+                self.wait_gone();
+                ExitStatus::from_raw(libc::SIGKILL)
+            }
             Report::Failed(message) | Report::NamespaceFailed(message) => {
                 return Err(SandboxError::Relayed {
                     message,

@@ -7,6 +7,11 @@
 //! PID namespace (killing its init kills all of it) and its own `/proc`, while the expensive
 //! part (namespaces, mount plan, BPF, ruleset) is paid once per session.
 //!
+//! The zygote keeps one command init *warm*: already cloned, with its `/proc` mounted and every
+//! layer applied, blocked on a socket. A spawn request is forwarded to it as is (payload and
+//! descriptors), so the request path is two socket hops and a `posix_spawn`; the next warm
+//! init is prepared while the command runs.
+//!
 //! If the kernel process dies, the control socket closes, the inner zygote exits, and with it
 //! its PID namespace and every command in it.
 
@@ -22,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use tandem_protocol::SandboxMode;
 
@@ -157,13 +163,14 @@ fn inner(policy: &ResolvedPolicy, prepped: &Prepped, control: OwnedFd) -> ! {
     if wire::send(control.as_fd(), &ready, &[]).is_err() {
         sys::exit_now(1);
     }
+    let mut warm = make_warm(policy, prepped, landlock.as_ref()).ok();
     loop {
         let frame = match wire::recv(control.as_fd()) {
             Ok(Some(f)) => f,
             Ok(None) => sys::exit_now(0),
             Err(_) => sys::exit_now(1),
         };
-        let reply = handle_spawn(policy, prepped, landlock.as_ref(), frame);
+        let reply = dispatch(policy, prepped, landlock.as_ref(), frame, &mut warm);
         let sent = match reply {
             Ok(pidfd) => wire::send(
                 control.as_fd(),
@@ -175,7 +182,142 @@ fn inner(policy: &ResolvedPolicy, prepped: &Prepped, control: OwnedFd) -> ! {
         if sent.is_err() {
             sys::exit_now(1);
         }
+        if warm.is_none() {
+            warm = make_warm(policy, prepped, landlock.as_ref()).ok();
+        }
     }
+}
+
+/// A command init waiting for its request.
+struct Warm {
+    pidfd: OwnedFd,
+    sock: UnixStream,
+}
+
+/// Clones the next command init: its own PID and mount namespaces, then `warm_init`.
+fn make_warm(
+    policy: &ResolvedPolicy,
+    prepped: &Prepped,
+    landlock: Option<&OwnedFd>,
+) -> Result<Warm> {
+    let (ours, theirs) =
+        UnixStream::pair().map_err(|e| SandboxError::io("creating a command socket", e))?;
+    // SAFETY: the zygote is single-threaded.
+    let forked = unsafe { sys::clone3((libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64, true) }
+        .map_err(|e| SandboxError::layer(crate::error::Layer::Namespaces, "clone3", e))?;
+    match forked {
+        Forked::Child => {
+            drop(ours);
+            warm_init(policy, prepped, landlock, theirs)
+        }
+        Forked::Parent { pidfd, .. } => Ok(Warm {
+            pidfd: pidfd.ok_or_else(|| {
+                SandboxError::layer(crate::error::Layer::Process, "clone3", "no pidfd returned")
+            })?,
+            sock: ours,
+        }),
+    }
+}
+
+/// Checks a request and hands it to the warm init (making one if needed). Returns the pidfd
+/// of the init that runs it.
+fn dispatch(
+    policy: &ResolvedPolicy,
+    prepped: &Prepped,
+    landlock: Option<&OwnedFd>,
+    frame: wire::Frame,
+    warm: &mut Option<Warm>,
+) -> Result<OwnedFd> {
+    decode(&frame.payload)
+        .map_err(|e| SandboxError::Protocol(format!("bad spawn request: {e}")))?;
+    if frame.fds.len() != 4 {
+        return Err(SandboxError::Protocol(format!(
+            "a spawn request carries 4 descriptors, got {}",
+            frame.fds.len()
+        )));
+    }
+    let fds: Vec<_> = frame.fds.iter().map(|f| f.as_fd()).collect();
+    for attempt in 0..2 {
+        let w = match warm.take() {
+            Some(w) => w,
+            None => make_warm(policy, prepped, landlock)?,
+        };
+        match wire::send(w.sock.as_fd(), &frame.payload, &fds) {
+            Ok(()) => return Ok(w.pidfd),
+            // The warm init died (killed from outside?): make a fresh one, once.
+            Err(e) if attempt == 0 => drop((w, e)),
+            Err(e) => return Err(SandboxError::io("handing the command to its init", e)),
+        }
+    }
+    Err(SandboxError::Protocol("unreachable".into()))
+}
+
+/// A warm command init: applies every layer, then waits for its one request.
+fn warm_init(
+    policy: &ResolvedPolicy,
+    prepped: &Prepped,
+    landlock: Option<&OwnedFd>,
+    sock: UnixStream,
+) -> ! {
+    // Keep only our socket (fd 3) and the ruleset (fd 4): nothing of the zygote's.
+    let mut sources = vec![sock.as_raw_fd()];
+    if let Some(l) = landlock {
+        sources.push(l.as_raw_fd());
+    }
+    let remapped = remap(&sources, 3);
+    std::mem::forget(sock);
+    // SAFETY: remap put the ruleset on fd 4 and closed the originals.
+    let landlock = landlock.map(|_| unsafe { OwnedFd::from_raw_fd(4) });
+    let setup = remapped
+        .map_err(|e| SandboxError::layer(crate::error::Layer::Process, "arranging descriptors", e))
+        .and_then(|()| privs::die_with_parent())
+        .and_then(|()| {
+            init::apply_layers(&Layers {
+                limits: policy.limits,
+                landlock: landlock.as_ref(),
+                seccomp: &prepped.seccomp,
+                mount_proc: true,
+            })
+        });
+    drop(landlock);
+    // SAFETY: fd 3 is our end of the socket pair (remap put it there).
+    let sock = unsafe { std::os::fd::BorrowedFd::borrow_raw(3) };
+    let frame = match wire::recv(sock) {
+        Ok(Some(f)) if f.fds.len() == 4 => f,
+        _ => sys::exit_now(0),
+    };
+    let raw: Vec<RawFd> = frame.fds.iter().map(|f| f.as_raw_fd()).collect();
+    if remap(&raw, 0).is_err() {
+        sys::exit_now(125);
+    }
+    std::mem::forget(frame.fds);
+    // From here the status pipe is fd 3.
+    let status_fd = 3;
+    if let Err(e) = setup {
+        init::fail(status_fd, &e);
+    }
+    let exec = decode(&frame.payload)
+        .map_err(|e| SandboxError::Protocol(format!("bad spawn request: {e}")))
+        .and_then(|req| {
+            let env = apply_env_policy(
+                &policy.env,
+                req.env,
+                EnvContext::Namespaces {
+                    network: policy.network,
+                    writable_roots: &policy.writable_roots,
+                },
+            );
+            let cwd = req.cwd.unwrap_or_else(|| policy.cwd.clone());
+            Exec::new(&req.argv, &env, &cwd)
+        });
+    let exec = match exec {
+        Ok(e) => e,
+        Err(e) => init::fail(status_fd, &e),
+    };
+    if let Err(e) = init::enter_cwd(&exec) {
+        init::fail(status_fd, &e);
+    }
+    init::supervise(&exec, status_fd)
 }
 
 /// A decoded spawn request.
@@ -234,77 +376,9 @@ pub(crate) fn encode_spawn(
         .0
 }
 
-fn handle_spawn(
-    policy: &ResolvedPolicy,
-    prepped: &Prepped,
-    landlock: Option<&OwnedFd>,
-    frame: wire::Frame,
-) -> Result<OwnedFd> {
-    let req = decode(&frame.payload)
-        .map_err(|e| SandboxError::Protocol(format!("bad spawn request: {e}")))?;
-    if frame.fds.len() != 4 {
-        return Err(SandboxError::Protocol(format!(
-            "a spawn request carries 4 descriptors, got {}",
-            frame.fds.len()
-        )));
-    }
-    let env = apply_env_policy(
-        &policy.env,
-        req.env,
-        EnvContext::Namespaces {
-            network: policy.network,
-            writable_roots: &policy.writable_roots,
-        },
-    );
-    let cwd = req.cwd.unwrap_or_else(|| policy.cwd.clone());
-    let exec = Exec::new(&req.argv, &env, &cwd)?;
-    // SAFETY: the zygote is single-threaded.
-    let forked = unsafe { sys::clone3((libc::CLONE_NEWPID | libc::CLONE_NEWNS) as u64, true) }
-        .map_err(|e| SandboxError::layer(crate::error::Layer::Namespaces, "clone3", e))?;
-    match forked {
-        Forked::Child => command_init(policy, prepped, landlock, &frame.fds, &exec),
-        Forked::Parent { pidfd, .. } => pidfd.ok_or_else(|| {
-            SandboxError::layer(crate::error::Layer::Process, "clone3", "no pidfd returned")
-        }),
-    }
-}
-
-/// The per-command init: stdio in place, report on fd 3, then the common init.
-fn command_init(
-    policy: &ResolvedPolicy,
-    prepped: &Prepped,
-    landlock: Option<&OwnedFd>,
-    fds: &[OwnedFd],
-    exec: &Exec,
-) -> ! {
-    let status_fd = fds[3].as_raw_fd();
-    if let Err(e) = privs::die_with_parent() {
-        init::fail(status_fd, &e);
-    }
-    let mut sources: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
-    if let Some(l) = landlock {
-        sources.push(l.as_raw_fd());
-    }
-    if let Err(e) = remap(&sources) {
-        init::fail(
-            status_fd,
-            &SandboxError::layer(crate::error::Layer::Process, "arranging descriptors", e),
-        );
-    }
-    // SAFETY: remap put the ruleset at fd 4; the originals are closed, nothing else owns it.
-    let landlock = landlock.map(|_| unsafe { OwnedFd::from_raw_fd(4) });
-    let layers = Layers {
-        limits: policy.limits,
-        landlock: landlock.as_ref(),
-        seccomp: &prepped.seccomp,
-        mount_proc: true,
-    };
-    init::run(&layers, exec, 3)
-}
-
-/// Moves `sources[i]` to descriptor `i` and closes everything above. Goes through high
+/// Moves `sources[i]` to descriptor `first + i` and closes everything above. Goes through high
 /// numbers first so that a source already sitting on a low target is not clobbered.
-fn remap(sources: &[RawFd]) -> std::io::Result<()> {
+fn remap(sources: &[RawFd], first: RawFd) -> std::io::Result<()> {
     let mut high = Vec::with_capacity(sources.len());
     for &s in sources {
         // SAFETY: plain fcntl.
@@ -316,9 +390,9 @@ fn remap(sources: &[RawFd]) -> std::io::Result<()> {
     }
     for (i, &h) in high.iter().enumerate() {
         // SAFETY: plain dup2 (clears close-on-exec on the target).
-        if unsafe { libc::dup2(h, i as RawFd) } < 0 {
+        if unsafe { libc::dup2(h, first + i as RawFd) } < 0 {
             return Err(std::io::Error::last_os_error());
         }
     }
-    sys::close_from(sources.len() as u32)
+    sys::close_from((first as usize + sources.len()) as u32)
 }

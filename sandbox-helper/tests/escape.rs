@@ -873,3 +873,24 @@ fn a_host_abstract_unix_socket() {
         stdout(&ctl)
     );
 }
+
+#[test]
+fn the_command_lives_in_its_own_network_namespace() {
+    let ws = workspace();
+    let host = std::fs::read_link("/proc/self/ns/net").unwrap();
+    let out = sandbox_sh(
+        &ws.path,
+        &[],
+        "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+    );
+    let so = ran(&out);
+    let mut lines = so.lines();
+    assert_ne!(
+        lines.next().unwrap(),
+        host.to_str().unwrap(),
+        "same netns as the host"
+    );
+    assert_eq!(lines.collect::<Vec<_>>(), ["lo"], "{so}");
+    let out = sandbox_sh(&ws.path, &["--network"], "readlink /proc/self/ns/net");
+    assert_eq!(ran(&out).trim(), host.to_str().unwrap());
+}

@@ -158,10 +158,11 @@ fn run_namespaced(
     let exec = Exec::new(argv, &env, &policy.cwd)?;
     let (report_r, report_w) =
         sys::pipe().map_err(|e| SandboxError::io("creating the report pipe", e))?;
-    // The network namespace is made in parallel by the init (see NetnsMaker).
-    let flags = namespace_flags(policy) & !(libc::CLONE_NEWNET as u64);
+    // All namespaces in one clone3. (Building the network namespace in a parallel helper
+    // was measured: it wins a little on an idle machine and loses a lot on a loaded one,
+    // where the init waits a whole time slice for the helper to be scheduled.)
     // SAFETY: the helper is single-threaded (run_main's contract).
-    let forked = unsafe { sys::clone3(flags, false) };
+    let forked = unsafe { sys::clone3(namespace_flags(policy), false) };
     match forked {
         Err(e) => Err(SandboxError::UserNamespacesUnavailable {
             detail: format!("clone3: {e}"),
@@ -201,106 +202,14 @@ fn run_namespaced(
     }
 }
 
-/// Builds the network namespace in a helper child while the init builds the mounts: they are
-/// the two slowest steps, and a second CPU can do one while we do the other. The helper
-/// unshares, reports, and waits to be killed once the init has joined its namespace.
-struct NetnsMaker {
-    pid: i32,
-    pidfd: OwnedFd,
-    ready: OwnedFd,
-}
-
-impl NetnsMaker {
-    fn start() -> Result<NetnsMaker> {
-        let (ready, tell) =
-            sys::pipe().map_err(|e| SandboxError::layer(Layer::Namespaces, "pipe", e))?;
-        // SAFETY: the init is single-threaded; the child makes raw syscalls only.
-        match unsafe { sys::clone3(0, true) } {
-            Err(e) => Err(SandboxError::layer(Layer::Namespaces, "clone3", e)),
-            Ok(Forked::Child) => {
-                // SAFETY: raw syscalls only; the result travels as 4 bytes.
-                unsafe {
-                    libc::prctl(
-                        libc::PR_SET_PDEATHSIG,
-                        libc::SIGKILL as u64,
-                        0u64,
-                        0u64,
-                        0u64,
-                    );
-                    let errno = if libc::unshare(libc::CLONE_NEWNET) < 0 {
-                        std::io::Error::last_os_error()
-                            .raw_os_error()
-                            .unwrap_or(libc::EIO)
-                    } else {
-                        0
-                    };
-                    let _ = sys::write_all(tell.as_raw_fd(), &errno.to_ne_bytes());
-                    loop {
-                        libc::pause();
-                    }
-                }
-            }
-            Ok(Forked::Parent { pid, pidfd }) => Ok(NetnsMaker {
-                pid,
-                pidfd: pidfd.ok_or_else(|| {
-                    SandboxError::layer(Layer::Namespaces, "clone3", "no pidfd returned")
-                })?,
-                ready,
-            }),
-        }
-    }
-
-    /// Waits for the new namespace, moves into it, and ends the helper.
-    fn join(self) -> Result<()> {
-        let mut buf = [0u8; 4];
-        let n = sys::read_some(self.ready.as_raw_fd(), &mut buf)
-            .map_err(|e| SandboxError::layer(Layer::Namespaces, "network namespace", e))?;
-        let errno = if n == 4 {
-            i32::from_ne_bytes(buf)
-        } else {
-            libc::EIO
-        };
-        let res = if errno != 0 {
-            Err(SandboxError::layer(
-                Layer::Namespaces,
-                "unshare(CLONE_NEWNET)",
-                std::io::Error::from_raw_os_error(errno),
-            ))
-        } else {
-            // SAFETY: setns with a pidfd (Linux >= 5.8) and one namespace flag.
-            if unsafe { libc::setns(self.pidfd.as_raw_fd(), libc::CLONE_NEWNET) } < 0 {
-                Err(SandboxError::layer(
-                    Layer::Namespaces,
-                    "setns(CLONE_NEWNET)",
-                    std::io::Error::last_os_error(),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        let _ = sys::pidfd_send_signal(std::os::fd::AsFd::as_fd(&self.pidfd), libc::SIGKILL);
-        let _ = sys::wait_pid(self.pid);
-        res
-    }
-}
-
 /// The cloned child: PID 1 of the new namespaces.
 fn sandbox_init(policy: &ResolvedPolicy, prepped: &Prepped, exec: &Exec, report: OwnedFd) -> ! {
     let fd = report.as_raw_fd();
     let res = (|| -> Result<Option<OwnedFd>> {
         crate::privs::die_with_parent()?;
         write_id_maps(prepped.uid, prepped.gid)?;
-        let netns = if policy.network {
-            None
-        } else {
-            Some(NetnsMaker::start()?)
-        };
         build_mounts(&prepped.plan)?;
-        let landlock = landlock_fd(prepped, policy)?;
-        if let Some(n) = netns {
-            n.join()?;
-        }
-        Ok(landlock)
+        landlock_fd(prepped, policy)
     })();
     let landlock = match res {
         Ok(l) => l,

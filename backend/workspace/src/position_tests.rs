@@ -15,6 +15,7 @@ const MIXED: &str = "é😀日\r\nz";
 use Encoding::{Utf8, Utf16, Utf32};
 
 /// (name, text, line, character, encoding, expected byte offset)
+#[allow(clippy::type_complexity)]
 const TO_OFFSET: &[(&str, &str, u32, u32, Encoding, usize)] = &[
     ("ascii start", ASCII, 0, 0, Utf16, 0),
     ("ascii mid", ASCII, 0, 3, Utf8, 3),
@@ -71,6 +72,8 @@ fn positions_convert_to_byte_offsets() {
 }
 
 /// (name, text, byte offset, encoding, expected (line, character))
+// A table reads best as tuples; a struct would triple its length.
+#[allow(clippy::type_complexity)]
 const TO_POSITION: &[(&str, &str, usize, Encoding, (u32, u32))] = &[
     ("ascii", ASCII, 8, Utf16, (1, 2)),
     ("ascii eof", ASCII, 11, Utf16, (1, 5)),

@@ -154,6 +154,9 @@ pub struct ContextPreview {
     pub excluded: Vec<Exclusion>,
 }
 
+/// When a path was last focused (a tick of [`ContextEngine::set_focus`]) and its cursor line.
+type Seen = (u64, u32);
+
 /// The Auto Context state: focus, recency and diagnostics, plus the cached file filter.
 #[derive(Debug)]
 pub struct ContextEngine {
@@ -162,7 +165,7 @@ pub struct ContextEngine {
     focus: Option<Focus>,
     tick: u64,
     /// Per path: when it was last focused, and the cursor line then.
-    recency: HashMap<Arc<Path>, (u64, u32)>,
+    recency: HashMap<Arc<Path>, Seen>,
     diagnostics: HashMap<Arc<Path>, Vec<Diagnostic>>,
 }
 
@@ -298,15 +301,18 @@ impl ContextEngine {
             }
         }
         // Other open files by recency; never-focused ones last, in path order.
-        let mut others: Vec<(&Arc<Path>, Option<(u64, u32)>)> = docs
+        let mut others: Vec<(&Arc<Path>, Option<Seen>)> = docs
             .paths()
             .filter(|p| Some(*p) != focus_key.as_ref())
             .map(|p| (p, self.recency.get(p).copied()))
             .collect();
-        others.sort_by(|a, b| {
-            b.1.map(|r| r.0)
-                .cmp(&a.1.map(|r| r.0))
-                .then_with(|| a.0.cmp(b.0))
+        // Byte order for ties: `Path::cmp` walks components and is ten times slower.
+        others.sort_unstable_by(|a, b| {
+            b.1.map(|r| r.0).cmp(&a.1.map(|r| r.0)).then_with(|| {
+                a.0.as_os_str()
+                    .as_encoded_bytes()
+                    .cmp(b.0.as_os_str().as_encoded_bytes())
+            })
         });
         let mut file_items = Vec::new();
         for (path, recent) in others {
@@ -412,7 +418,8 @@ impl Builder {
         let mut used = 0;
         let mut end = None;
         for line in first..=last.min(text.len_lines().saturating_sub(1)) {
-            used += estimate_tokens(&text.line(line).to_string());
+            // Per chunk, without building the line: rounding per chunk only over-counts.
+            used += text.line(line).chunks().map(estimate_tokens).sum::<usize>();
             if used > max {
                 break;
             }

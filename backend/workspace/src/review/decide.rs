@@ -165,8 +165,10 @@ pub(super) fn one(
     } else {
         (Rejected, Reverting, is_new, is_old, &hunk.old_text)
     };
-    let already = (accept && state == Accepted) || (!accept && state == Rejected);
-    if already || (state.is_final() && !(model == ReviewModel::ApplyThenReview && !accept)) {
+    // A final state is final, with one exception: after an apply-then-review write, a hunk the
+    // person kept (accepted) can still be reverted.
+    let revert_kept = model == ReviewModel::ApplyThenReview && !accept && state == Accepted;
+    if state.is_final() && !revert_kept {
         let (id, s) = (hunk.id.clone(), state.as_str());
         return plan.refuse(hunk, ReviewError::AlreadyResolved { hunk: id, state: s });
     }

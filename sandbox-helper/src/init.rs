@@ -312,6 +312,11 @@ pub(crate) fn apply_layers(layers: &Layers<'_>) -> Result<(), SandboxError> {
         crate::landlock_layer::restrict(fd)?;
     }
     crate::seccomp::install(layers.seccomp)?;
+    // Not dumpable: the command (same uid, same Landlock domain) cannot open our descriptors
+    // through /proc/1/fd (the report pipe, the ruleset). execve makes the command dumpable
+    // again, as usual.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0u64, 0u64, 0u64, 0u64) };
     sys::cloexec_from(3)
         .map_err(|e| SandboxError::layer(crate::error::Layer::Process, "close_range", e))
 }

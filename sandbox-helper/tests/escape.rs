@@ -894,3 +894,31 @@ fn the_command_lives_in_its_own_network_namespace() {
     let out = sandbox_sh(&ws.path, &["--network"], "readlink /proc/self/ns/net");
     assert_eq!(ran(&out).trim(), host.to_str().unwrap());
 }
+
+#[test]
+fn the_init_and_its_descriptors_are_out_of_reach() {
+    let ws = workspace();
+    // Writing a fake status into the init's report pipe, or reading its memory.
+    blocked(
+        &ws,
+        &[],
+        "readlink /proc/1/fd/0 >/dev/null 2>&1 || readlink /proc/1/cwd >/dev/null 2>&1",
+    );
+    blocked(
+        &ws,
+        &[],
+        "for f in /proc/1/fd/*; do echo X > $f; done 2>/dev/null; ls /proc/1/fd/3 >/dev/null 2>&1",
+    );
+    blocked(&ws, &[], "head -c1 /proc/1/mem >/dev/null 2>&1");
+    blocked(
+        &ws,
+        &[],
+        "kill -9 1 2>/dev/null && sleep 0.2 && ! kill -0 1 2>/dev/null",
+    );
+    let out = sandbox_sh(
+        &ws.path,
+        &[],
+        "ls /proc/self/fd >/dev/null && echo own-fds-ok",
+    );
+    assert_eq!(ran(&out), "own-fds-ok\n");
+}

@@ -200,3 +200,28 @@ fn the_summary_of_an_undecided_change_has_no_final_content() {
          c1/h2 pending: old line 4\n"
     );
 }
+
+#[test]
+fn kernel_proposals_convert_with_paths_resolved_against_the_cwd() {
+    use tandem_protocol::events::ProposedFileChange;
+    use tandem_protocol::items::PatchChangeKind;
+    let change = ProposedFileChange {
+        path: "src/a.rs".into(),
+        kind: PatchChangeKind::Update,
+        move_path: Some("/abs/b.rs".into()),
+        old_content: Some("x\n".into()),
+        new_content: Some("y\n".into()),
+        unified_diff: String::new(),
+    };
+    assert_eq!(
+        FileProposal::from_protocol(&change, Path::new("/repo")),
+        FileProposal {
+            path: PathBuf::from("/repo/src/a.rs"),
+            kind: ProposalKind::Move {
+                to: PathBuf::from("/abs/b.rs")
+            },
+            old_content: Some("x\n".into()),
+            new_content: Some("y\n".into()),
+        }
+    );
+}

@@ -281,3 +281,44 @@ pub fn count_processes_with(marker: &str) -> usize {
     }
     n
 }
+
+/// Runs `attack` (a bash condition) in the sandbox and asserts it failed.
+#[track_caller]
+pub fn blocked(ws: &Dir, args: &[&str], attack: &str) -> String {
+    let script = format!("if {attack}; then echo ESCAPED; else echo blocked; fi");
+    let out = sandbox_sh(&ws.path, args, &script);
+    let so = ran(&out);
+    assert!(
+        so.contains("blocked") && !so.contains("ESCAPED"),
+        "attack `{attack}` was not blocked\nstdout: {so}\nstderr: {}",
+        stderr(&out)
+    );
+    stderr(&out)
+}
+
+/// The same attack without any sandbox must succeed (so `blocked` is a real test).
+#[track_caller]
+pub fn control_succeeds(ws: &Dir, attack: &str) {
+    let script = format!("if {attack}; then echo ESCAPED; else echo blocked; fi");
+    let out = unsandboxed_sh(&ws.path, &script);
+    assert!(
+        stdout(&out).contains("ESCAPED"),
+        "control run of `{attack}` failed, so the test proves nothing: {}",
+        stderr(&out)
+    );
+}
+
+pub const PY_SYSCALL: &str = "import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nlibc.syscall.restype = ctypes.c_long\ndef sc(*a):\n    r = libc.syscall(*[ctypes.c_long(x) if isinstance(x, int) else x for x in a])\n    return r, ctypes.get_errno()\n";
+
+/// Runs python with the `sc` helper; the code must print "blocked" or "ESCAPED".
+#[track_caller]
+pub fn py_blocked(ws: &Dir, args: &[&str], body: &str) -> String {
+    let out = sandbox_py(&ws.path, args, &format!("{PY_SYSCALL}{body}"));
+    let so = ran(&out);
+    assert!(
+        so.contains("blocked") && !so.contains("ESCAPED"),
+        "not blocked: {so}\n{}",
+        stderr(&out)
+    );
+    so
+}

@@ -315,3 +315,33 @@ fn the_per_command_overhead_is_small() {
     }
     assert!(t.elapsed() < Duration::from_secs(20), "{:?}", t.elapsed());
 }
+
+#[test]
+fn read_only_and_networked_sessions() {
+    let ws = workspace();
+    let policy = SandboxPolicy {
+        mode: tandem_sandbox::SandboxMode::ReadOnly,
+        cwd: Some(ws.path.clone()),
+        network: true,
+        ..SandboxPolicy::default()
+    };
+    let s = SessionSandbox::start(&bin(), None, &policy).unwrap();
+    assert!(!s.info().network_isolated);
+    let (so, _, st) = sh(
+        &s,
+        "echo x > f 2>/dev/null || echo ro-blocked; echo t > /tmp/t && cat /tmp/t; echo ${TANDEM_SANDBOX_NETWORK_DISABLED:-net-on}",
+    );
+    assert!(st.success());
+    assert_eq!(so, "ro-blocked\nt\nnet-on\n");
+    assert!(!ws.join("f").exists());
+}
+
+#[test]
+fn the_api_types_cross_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    fn send<T: Send>() {}
+    send_sync::<SessionSandbox>();
+    send::<SandboxedChild>();
+    send_sync::<SandboxPolicy>();
+    send_sync::<tandem_sandbox::SandboxError>();
+}

@@ -34,8 +34,11 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
 fi
 
-if [ -x scripts/setup-sandbox.sh ]; then
-  scripts/setup-sandbox.sh
-fi
+# Each part of the project installs its own peers; every script is idempotent and pinned.
+for part in setup-sandbox.sh setup-mcp.sh setup-peers.sh setup-editors.sh; do
+  if [ -x "scripts/$part" ]; then
+    "scripts/$part"
+  fi
+done
 
 log "ok"

@@ -115,10 +115,24 @@ impl Kernel {
         let base_env = options
             .base_env
             .unwrap_or_else(|| std::env::vars().collect());
+        let command_env = config.shell_environment_policy.apply(base_env);
+        // MCP servers start in the background: the first turn never waits for them.
+        let (mcp, mcp_events) = if config.mcp_servers.values().any(|s| s.enabled) {
+            let options = tandem_mcp::McpOptions {
+                cwd: Some(config.cwd.clone()),
+                ..Default::default()
+            };
+            let (manager, events) =
+                tandem_mcp::McpManager::start_with(&config.mcp_servers, &command_env, options);
+            (Some(manager), Some(events))
+        } else {
+            (None, None)
+        };
         let session = Arc::new(Session::new(SessionParts {
             id: id.clone(),
             client: ModelClient::new(config.model_provider.clone(), config.model.clone()),
-            command_env: config.shell_environment_policy.apply(base_env),
+            command_env,
+            mcp,
             config: config.clone(),
             sandbox_helper: options.sandbox_helper,
             file_source: options.file_source.unwrap_or_else(|| Arc::new(DiskSource)),
@@ -172,6 +186,9 @@ impl Kernel {
                 },
             );
         }
+        if let Some(events) = mcp_events {
+            tokio::spawn(forward_mcp_events(session.clone(), events));
+        }
         tokio::spawn(actor(session, op_rx));
         Ok(Kernel {
             session_id: id,
@@ -208,6 +225,37 @@ fn leading_context_len(history: &[ResponseItem]) -> usize {
             })
         })
         .count()
+}
+
+/// MCP server progress becomes events; failures are also told to the model at its next
+/// request, so it does not wait for tools that will not come.
+async fn forward_mcp_events(
+    session: Arc<Session>,
+    mut events: mpsc::UnboundedReceiver<tandem_mcp::McpEvent>,
+) {
+    use tandem_mcp::McpEvent;
+    use tandem_protocol::events::McpServerState;
+    while let Some(event) = events.recv().await {
+        let message = event.message();
+        let status = match &event {
+            McpEvent::Starting { .. } => McpServerState::Starting,
+            McpEvent::Ready { .. } => McpServerState::Ready,
+            McpEvent::Failed { .. } => McpServerState::Failed,
+            McpEvent::Exited { .. } => McpServerState::Exited,
+            McpEvent::Restarting { .. } => McpServerState::Restarting,
+        };
+        if matches!(status, McpServerState::Failed | McpServerState::Exited) {
+            session.state().notices.push(message.clone());
+        }
+        session.emit(
+            None,
+            EventMsg::McpServerUpdate {
+                server: event.server().to_string(),
+                status,
+                message,
+            },
+        );
+    }
 }
 
 enum Work {

@@ -46,6 +46,8 @@ pub struct SessionState {
     pub original_task: Vec<String>,
     /// Command prefixes a person allowed for the rest of the session.
     pub approved_prefixes: Vec<Vec<String>>,
+    /// Things the model must hear about at its next request (an MCP server that failed).
+    pub notices: Vec<String>,
 }
 
 impl SessionState {
@@ -74,6 +76,8 @@ pub struct Session {
     /// The environment commands get, computed once from `shell_environment_policy`.
     pub command_env: BTreeMap<String, String>,
     pub rollout: Mutex<Rollout>,
+    /// The session's MCP servers, when any are configured.
+    pub mcp: Option<tandem_mcp::McpManager>,
     events: mpsc::UnboundedSender<Event>,
     state: Mutex<SessionState>,
     pending_approvals: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
@@ -91,6 +95,7 @@ pub struct SessionParts {
     pub approve_patches_before_write: bool,
     pub command_env: BTreeMap<String, String>,
     pub rollout: Rollout,
+    pub mcp: Option<tandem_mcp::McpManager>,
     pub events: mpsc::UnboundedSender<Event>,
     pub state: SessionState,
 }
@@ -106,6 +111,7 @@ impl Session {
             approve_patches_before_write: p.approve_patches_before_write,
             command_env: p.command_env,
             rollout: Mutex::new(p.rollout),
+            mcp: p.mcp,
             events: p.events,
             state: Mutex::new(p.state),
             pending_approvals: Mutex::new(HashMap::new()),

@@ -479,7 +479,9 @@ impl McpManager {
                     }),
                 }
             }
-            _ = state.wait_for(|s| !is_live(s, generation)) => Err(crashed(slot)),
+            // Drop the watch guard inside the branch future: `select!` keeps every branch's
+            // output type alive across the other branch's awaits, and a guard is not `Send`.
+            _ = async { state.wait_for(|s| !is_live(s, generation)).await.map(|_| ()) } => Err(crashed(slot)),
         }
     }
 

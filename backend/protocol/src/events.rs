@@ -60,6 +60,13 @@ pub enum EventMsg {
         item_id: String,
         changes: Vec<ProposedFileChange>,
     },
+    /// An MCP server changed state (starting, ready, failed, exited, restarting).
+    McpServerUpdate {
+        server: String,
+        status: McpServerState,
+        /// One line for people: what happened and, for failures, what to fix.
+        message: String,
+    },
     /// Usage after each model call: this turn's and the session's totals.
     TokenCount {
         turn: TokenUsage,
@@ -111,6 +118,16 @@ pub struct SessionConfigured {
     pub resumed: bool,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum McpServerState {
+    Starting,
+    Ready,
+    Failed,
+    Exited,
+    Restarting,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     pub message: String,
@@ -134,6 +151,16 @@ pub struct ApprovalRequest {
     /// For `patch`: what would be written, file by file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub changes: Vec<ProposedFileChange>,
+    /// For `mcp_tool`: the server, the tool and the arguments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mcp_call: Option<McpCallDetails>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct McpCallDetails {
+    pub server: String,
+    pub tool: String,
+    pub arguments: serde_json::Value,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,8 +41,16 @@ impl TestEnv {
 
     /// (Re)write config.toml, with `extra` TOML appended at the top level.
     pub fn write_config(&self, wire: &str, extra: &str) {
+        // Top-level keys in `extra` must come before any table; tables in it go after ours.
+        let (top, tables) = match extra
+            .find("\n[")
+            .or_else(|| extra.starts_with('[').then_some(0))
+        {
+            Some(i) => extra.split_at(i),
+            None => (extra, ""),
+        };
         let config = format!(
-            "{extra}\nmodel = \"scripted-model\"\nmodel_provider = \"scripted\"\n\n[model_providers.scripted]\nname = \"Scripted\"\nbase_url = \"{}\"\nwire_api = \"{wire}\"\nrequest_max_retries = 2\n",
+            "{top}\nmodel = \"scripted-model\"\nmodel_provider = \"scripted\"\n\n[model_providers.scripted]\nname = \"Scripted\"\nbase_url = \"{}\"\nwire_api = \"{wire}\"\nrequest_max_retries = 2\n{tables}\n",
             self.server.base_url()
         );
         std::fs::write(self.home.path().join("config.toml"), config).expect("write config");

@@ -7,4 +7,5 @@ mod errors;
 mod harness;
 mod interrupt;
 mod loop_e2e;
+mod mcp_client;
 mod resume;

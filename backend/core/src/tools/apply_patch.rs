@@ -116,6 +116,7 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
                 cwd: Some(cwd.display().to_string()),
                 reason: Some(reason),
                 changes: changes.iter().map(|c| proposed(c, &cwd)).collect(),
+                mcp_call: None,
             };
             match ctx
                 .session

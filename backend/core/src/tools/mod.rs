@@ -6,6 +6,7 @@
 //! a failed turn.
 
 pub mod apply_patch;
+pub mod mcp;
 pub mod shell;
 pub mod update_plan;
 

@@ -182,6 +182,7 @@ async fn ask(
         cwd: Some(cwd.display().to_string()),
         reason: Some(reason),
         changes: Vec::new(),
+        mcp_call: None,
     };
     ctx.session
         .request_approval(&ctx.turn_id, request, &ctx.cancel)

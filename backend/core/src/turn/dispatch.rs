@@ -9,15 +9,20 @@ use tandem_model::ResponseItem;
 use tandem_protocol::events::EventMsg;
 use tandem_protocol::items::{ItemDetails, ThreadItem};
 
+enum Call {
+    Builtin(ToolCall),
+    Mcp(tandem_mcp::McpTool, String),
+}
+
 struct Parsed {
     call_id: String,
-    call: Result<ToolCall, String>,
+    call: Result<Call, String>,
 }
 
 impl Parsed {
     /// Known-safe commands that need no approval can run side by side.
     fn is_parallel_safe(&self) -> bool {
-        matches!(&self.call, Ok(ToolCall::Shell(a)) if is_known_safe(&a.command) && !a.with_escalated_permissions.unwrap_or(false))
+        matches!(&self.call, Ok(Call::Builtin(ToolCall::Shell(a))) if is_known_safe(&a.command) && !a.with_escalated_permissions.unwrap_or(false))
     }
 }
 
@@ -29,10 +34,14 @@ pub(super) async fn run_calls(
         .into_iter()
         .map(|(call_id, name, arguments)| {
             let call = match tools::parse_call(&name, &arguments) {
-                Ok(Some(call)) => Ok(call),
-                Ok(None) => Err(format!(
-                    "unknown tool `{name}`. Available tools: shell, apply_patch, update_plan."
-                )),
+                Ok(Some(call)) => Ok(Call::Builtin(call)),
+                Ok(None) => match mcp_tool(ctx, &name) {
+                    Some(tool) => Ok(Call::Mcp(tool, arguments)),
+                    None => Err(format!(
+                        "unknown tool `{name}`. Available tools: {}.",
+                        available_tools(ctx)
+                    )),
+                },
                 Err(message) => Err(message),
             };
             Parsed { call_id, call }
@@ -80,12 +89,30 @@ async fn run_one(ctx: &TurnContext, parsed: &Parsed) -> ToolOutcome {
             ctx.emit(EventMsg::ItemCompleted { item });
             ToolOutcome::Output(message.clone())
         }
-        Ok(ToolCall::Shell(args)) => tools::shell::handle(ctx, args.clone()).await,
-        Ok(ToolCall::ApplyPatch { input, workdir }) => {
+        Ok(Call::Mcp(tool, arguments)) => tools::mcp::handle(ctx, tool.clone(), arguments).await,
+        Ok(Call::Builtin(ToolCall::Shell(args))) => tools::shell::handle(ctx, args.clone()).await,
+        Ok(Call::Builtin(ToolCall::ApplyPatch { input, workdir })) => {
             tools::apply_patch::handle(ctx, input, workdir.as_deref()).await
         }
-        Ok(ToolCall::UpdatePlan { explanation, plan }) => {
+        Ok(Call::Builtin(ToolCall::UpdatePlan { explanation, plan })) => {
             tools::update_plan::handle(ctx, explanation.clone(), plan.clone())
         }
     }
+}
+
+fn mcp_tool(ctx: &TurnContext, name: &str) -> Option<tandem_mcp::McpTool> {
+    let mcp = ctx.session.mcp.as_ref()?;
+    mcp.tools().into_iter().find(|t| t.qualified_name == name)
+}
+
+fn available_tools(ctx: &TurnContext) -> String {
+    let mut names = vec![
+        "shell".to_string(),
+        "apply_patch".into(),
+        "update_plan".into(),
+    ];
+    if let Some(mcp) = &ctx.session.mcp {
+        names.extend(mcp.tools().into_iter().map(|t| t.qualified_name));
+    }
+    names.join(", ")
 }

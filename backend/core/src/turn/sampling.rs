@@ -67,10 +67,21 @@ struct Open {
 }
 
 async fn sample_once(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Sampled, Failure> {
+    let notices = std::mem::take(&mut ctx.session.state().notices);
+    for notice in notices {
+        ctx.session
+            .push_history(ResponseItem::user_text(format!("[tandem notice] {notice}")));
+    }
+    let mut tools =
+        crate::tools::builtin_specs(ctx.approval != tandem_protocol::ApprovalPolicy::Never);
+    if let Some(mcp) = &ctx.session.mcp {
+        // Servers that became ready since the last request join here.
+        tools.extend(mcp.tools().into_iter().map(|t| t.spec));
+    }
     let prompt = Prompt {
         instructions: crate::instructions::BASE_INSTRUCTIONS.to_string(),
         input: ctx.session.state().history.clone(),
-        tools: crate::tools::builtin_specs(ctx.approval != tandem_protocol::ApprovalPolicy::Never),
+        tools,
         parallel_tool_calls: true,
     };
     let mut stream = tokio::select! {

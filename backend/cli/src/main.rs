@@ -23,6 +23,10 @@ struct Cli {
 enum Command {
     /// Run one task headless (CI, scripts): progress on stderr, the answer on stdout.
     Exec(tandem_exec::ExecArgs),
+    /// Serve the `tandem` and `tandem-reply` tools over MCP on stdio.
+    McpServer(tandem_mcp_server::Args),
+    /// Speak the Agent Client Protocol (v1) on stdio, for Zed, JetBrains and Neovim.
+    Acp(tandem_acp::Args),
     /// Run a command in the sandbox helper (what the agent's commands run under).
     Sandbox {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -57,6 +61,13 @@ fn main() {
             args,
             tandem_exec::self_as_sandbox_helper(),
         )),
+        Command::McpServer(args) => run_async(tandem_mcp_server::run(
+            args,
+            tandem_exec::self_as_sandbox_helper(),
+        )),
+        Command::Acp(args) => {
+            run_async(tandem_acp::run(args, tandem_exec::self_as_sandbox_helper()))
+        }
     };
     std::process::exit(code);
 }

@@ -28,19 +28,24 @@ fn percentile(mut v: Vec<f64>, p: f64) -> f64 {
 }
 
 fn write_config(home: &Path, base_url: &str) {
+    write_config_with(home, base_url, "");
+}
+
+fn write_config_with(home: &Path, base_url: &str, tables: &str) {
     let config = format!(
-        "model = \"bench\"\nmodel_provider = \"scripted\"\nsandbox_mode = \"danger-full-access\"\n[model_providers.scripted]\nname = \"Scripted\"\nbase_url = \"{base_url}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\n"
+        "model = \"bench\"\nmodel_provider = \"scripted\"\nsandbox_mode = \"danger-full-access\"\nmax_tool_rounds = 1000\n[model_providers.scripted]\nname = \"Scripted\"\nbase_url = \"{base_url}\"\nwire_api = \"responses\"\nrequest_max_retries = 0\n{tables}"
     );
     std::fs::write(home.join("config.toml"), config).expect("config");
 }
 
 /// Process start → first byte of the first model request, on a bare TCP listener.
-fn startup(runs: usize) -> Vec<f64> {
+/// `tables` is extra config (an MCP server that is slow to start, say).
+fn startup(runs: usize, tables: &str) -> Vec<f64> {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let home = tempfile::tempdir().expect("home");
     let work = tempfile::tempdir().expect("work");
-    write_config(home.path(), &format!("http://127.0.0.1:{port}/v1"));
+    write_config_with(home.path(), &format!("http://127.0.0.1:{port}/v1"), tables);
     let mut out = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();

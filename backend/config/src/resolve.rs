@@ -24,7 +24,7 @@ pub const DEFAULT_MODEL_PROVIDER: &str = "openai";
 /// Default cap on the AGENTS.md text from the project (32 KiB, as in Codex).
 pub const DEFAULT_PROJECT_DOC_MAX_BYTES: usize = 32 * 1024;
 /// Default cap on model round trips within one turn; a runaway loop stops here.
-pub const DEFAULT_MAX_TOOL_ROUNDS: u32 = 100;
+pub const DEFAULT_MAX_TOOL_ROUNDS: u32 = 500;
 /// Default cap on one tool output fed back to the model (head and tail are kept).
 pub const DEFAULT_TOOL_OUTPUT_MAX_BYTES: usize = 10 * 1024;
 /// Ids of the built-in providers, which a `[model_providers.ID]` table cannot redefine.

@@ -71,7 +71,7 @@ fn sigpipe_is_default_for_the_command() {
 #[test]
 fn signals_to_the_helper_reach_the_command() {
     let ws = workspace();
-    let child = Command::new(bin())
+    let mut child = Command::new(bin())
         .arg("--cwd")
         .arg(&ws.path)
         .args([
@@ -85,11 +85,25 @@ fn signals_to_the_helper_reach_the_command() {
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Signal only once the trap is installed (the script says so).
+    let mut stdout_pipe = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut byte = [0u8; 1];
+    while !seen.ends_with(b"ready\n") {
+        use std::io::Read;
+        assert_eq!(
+            stdout_pipe.read(&mut byte).unwrap(),
+            1,
+            "the command ended early"
+        );
+        seen.push(byte[0]);
+    }
     unsafe { libc::kill(pid, libc::SIGTERM) };
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout_pipe, &mut rest).unwrap();
     let out = wait_with_timeout(child, std::time::Duration::from_secs(30));
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stdout(&out).contains("got-term"));
+    assert_eq!(rest, "got-term\n");
 }
 
 #[test]

@@ -135,11 +135,13 @@ fn run_output(mut cmd: Command) -> Output {
 
 /// Waits for a child with a deadline; a hung sandbox fails the test instead of hanging CI.
 pub fn wait_with_timeout(mut child: std::process::Child, timeout: Duration) -> Output {
-    let mut out = child.stdout.take().unwrap();
+    let out = child.stdout.take();
     let mut err = child.stderr.take().unwrap();
     let t_out = std::thread::spawn(move || {
         let mut v = Vec::new();
-        let _ = out.read_to_end(&mut v);
+        if let Some(mut out) = out {
+            let _ = out.read_to_end(&mut v);
+        }
         v
     });
     let t_err = std::thread::spawn(move || {

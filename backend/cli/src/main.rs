@@ -5,6 +5,8 @@
     reason = "the binary's edge reports fatal errors on stderr"
 )]
 
+mod mcp_cmd;
+
 use clap::{Parser, Subcommand};
 use std::path::Path;
 
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run one task headless (CI, scripts): progress on stderr, the answer on stdout.
     Exec(tandem_exec::ExecArgs),
+    /// Manage the MCP servers in config.toml: list (--check), add, remove.
+    Mcp(mcp_cmd::McpArgs),
     /// Serve the `tandem` and `tandem-reply` tools over MCP on stdio.
     McpServer(tandem_mcp_server::Args),
     /// Speak the Agent Client Protocol (v1) on stdio, for Zed, JetBrains and Neovim.
@@ -57,6 +61,7 @@ fn main() {
             eprintln!("tandem: cannot start the sandbox helper: {err}");
             125
         }
+        Command::Mcp(args) => run_async(mcp_cmd::run(args)),
         Command::Exec(args) => run_async(tandem_exec::run(
             args,
             tandem_exec::self_as_sandbox_helper(),

@@ -87,3 +87,45 @@ fn untrusted_asks_before_an_mcp_call_and_the_denial_reaches_the_model() {
     let outputs = tool_outputs(&env.requests()[2]);
     assert!(outputs.iter().any(|o| o.contains("denied")), "{outputs:?}");
 }
+
+#[test]
+fn mcp_add_list_check_and_remove_manage_config_toml() {
+    let env = TestEnv::new(&say("unused"), "responses");
+    let tandem = |args: &[&str]| env.command().args(args).output().unwrap();
+    let out = tandem(&["mcp", "add", "everything", "--", &server_everything()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = tandem(&["mcp", "add", "broken", "--", "/nonexistent/server"]);
+    assert!(out.status.success());
+    let config = std::fs::read_to_string(env.home.path().join("config.toml")).unwrap();
+    assert!(
+        config.contains("[mcp_servers.everything]")
+            && config.contains("[model_providers.scripted]"),
+        "{config}"
+    );
+
+    let out = tandem(&["mcp", "list", "--check"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "a failed server makes --check fail: {stdout}"
+    );
+    assert!(stdout.contains("everything: ready, 13 tools"), "{stdout}");
+    assert!(
+        stdout.contains("broken: failed: could not start `/nonexistent/server`"),
+        "{stdout}"
+    );
+
+    assert!(tandem(&["mcp", "remove", "broken"]).status.success());
+    assert_eq!(tandem(&["mcp", "remove", "broken"]).status.code(), Some(1));
+    let out = tandem(&["mcp", "list"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        !stdout.contains("broken") && stdout.contains("everything"),
+        "{stdout}"
+    );
+}

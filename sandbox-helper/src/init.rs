@@ -395,6 +395,23 @@ pub(crate) fn exec_command(exec: &Exec) -> ! {
     sys::exit_now(if last == libc::ENOENT { 127 } else { 126 })
 }
 
+/// Reads a report: stops as soon as a complete `X` status is in (the init may still be busy
+/// exiting, which only tears down its namespaces), else reads to end of file.
+pub(crate) fn read_report(fd: RawFd) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 1024];
+    loop {
+        if out.first() == Some(&b'X') && out.len() >= 5 {
+            return Ok(out);
+        }
+        let n = sys::read_some(fd, &mut buf)?;
+        if n == 0 {
+            return Ok(out);
+        }
+        out.extend_from_slice(&buf[..n]);
+    }
+}
+
 /// What a report fd said.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Report {

@@ -174,7 +174,7 @@ fn run_namespaced(
         Ok(Forked::Parent { pid, .. }) => {
             drop(report_w);
             forward_signals_to(pid);
-            let bytes = sys::read_to_end(report_r.as_raw_fd())
+            let bytes = init::read_report(report_r.as_raw_fd())
                 .map_err(|e| SandboxError::io("reading the sandbox report", e))?;
             let report = init::parse_report(&bytes);
             // The init killed and reaped everything else before reporting a status, so we do

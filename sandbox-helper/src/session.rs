@@ -297,7 +297,8 @@ impl SandboxedChild {
         if let Some(st) = self.result {
             return Ok(st);
         }
-        let bytes = sys::read_to_end(self.status.as_raw_fd()).map_err(ioe("reading the status"))?;
+        let bytes =
+            init::read_report(self.status.as_raw_fd()).map_err(ioe("reading the status"))?;
         let status = match init::parse_report(&bytes) {
             // The init killed and reaped everything else before reporting.
             Report::Exited(raw) => ExitStatus::from_raw(raw),

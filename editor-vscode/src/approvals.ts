@@ -1,0 +1,138 @@
+// Approvals: answers `tandem/approval/request` with a non-modal notification, or a QuickPick once
+// several are queued. Nothing pending is ever dropped until it is answered, the server cancels
+// it (its timeout counts as a deny), or its task's turn ends.
+import * as vscode from "vscode";
+import type { Backend } from "./client";
+import type { ApprovalRequestParams, ReviewDecision } from "./protocol.generated";
+import { label } from "./util";
+
+export interface PendingApproval {
+  key: string;
+  params: ApprovalRequestParams;
+  receivedAt: number;
+  resolve: (d: ReviewDecision) => void;
+}
+
+export const DECISION_LABEL: Record<ReviewDecision, string> = {
+  allow_once: "Allow once",
+  allow_session: "Allow for session",
+  deny: "Deny",
+  cancel: "Stop task",
+};
+
+const SHOW_CHANGES = "Show changes";
+
+export class Approvals implements vscode.Disposable {
+  readonly pending = new Map<string, PendingApproval>();
+  private readonly changeEmitter = new vscode.EventEmitter<void>();
+  readonly onDidChange = this.changeEmitter.event;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(backend: Backend) {
+    this.disposables.push(
+      this.changeEmitter,
+      backend.onRequest("tandem/approval/request", (params, token) => this.request(params, token)),
+      backend.onDidChangeState((up) => {
+        if (!up) for (const p of [...this.pending.values()]) this.settle(p.key, "cancel");
+      }),
+    );
+  }
+
+  private request(params: ApprovalRequestParams, token: vscode.CancellationToken): Promise<{ decision: ReviewDecision }> {
+    const key = `${params.taskId}/${params.approvalId}`;
+    return new Promise((resolve) => {
+      const p: PendingApproval = { key, params, receivedAt: Date.now(), resolve: (decision) => resolve({ decision }) };
+      this.pending.set(key, p);
+      token.onCancellationRequested(() => {
+        // The server gave up (its timeout, or the turn was cancelled): its answer is a deny.
+        if (this.settle(key, "deny")) void vscode.window.showInformationMessage(`Tandem: the approval for ${what(params)} timed out and was denied.`);
+      });
+      this.changeEmitter.fire();
+      if (this.pending.size === 1) void this.notify(p);
+      else void this.notifyQueued();
+    });
+  }
+
+  /** Answers one pending approval; false when it was no longer pending. */
+  answer(key: string, decision: ReviewDecision): boolean {
+    return this.settle(key, decision);
+  }
+
+  /** Drops the approvals of a task whose turn ended: the server no longer waits for them. */
+  forgetTask(taskId: string): void {
+    for (const p of [...this.pending.values()]) if (p.params.taskId === taskId) this.settle(p.key, "cancel");
+  }
+
+  private settle(key: string, decision: ReviewDecision): boolean {
+    const p = this.pending.get(key);
+    if (!p) return false;
+    this.pending.delete(key);
+    p.resolve(decision);
+    this.changeEmitter.fire();
+    return true;
+  }
+
+  private async notify(p: PendingApproval): Promise<void> {
+    const buttons = p.params.options.map((o) => DECISION_LABEL[o]);
+    if (p.params.kind === "patch" && p.params.changes?.length) buttons.push(SHOW_CHANGES);
+    const pick = await vscode.window.showWarningMessage(message(p.params), { modal: false, detail: detail(p.params) }, ...buttons);
+    if (pick === SHOW_CHANGES) {
+      await vscode.commands.executeCommand("tandem.reviewAll");
+      return this.notify(p);
+    }
+    const decision = p.params.options.find((o) => DECISION_LABEL[o] === pick);
+    // A dismissed notification leaves the approval pending; the status bar and the QuickPick have it.
+    if (decision) this.settle(p.key, decision);
+  }
+
+  private async notifyQueued(): Promise<void> {
+    const pick = await vscode.window.showWarningMessage(`Tandem: ${this.pending.size} approvals are waiting.`, { modal: false }, "Review…");
+    if (pick) await this.pick();
+  }
+
+  /** A QuickPick of every pending approval, then one of its options. */
+  async pick(): Promise<void> {
+    if (this.pending.size === 0) {
+      void vscode.window.showInformationMessage("Tandem: no approval is waiting.");
+      return;
+    }
+    const items = [...this.pending.values()].map((p) => ({ label: message(p.params), detail: detail(p.params), key: p.key }));
+    const chosen = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: "Tandem: pending approvals", placeHolder: "Pick an approval to answer", matchOnDetail: true });
+    const p = chosen && this.pending.get(chosen.key);
+    if (!p) return;
+    const options = p.params.options.map((o) => ({ label: DECISION_LABEL[o], decision: o }));
+    const d = await vscode.window.showQuickPick(options, { title: message(p.params), placeHolder: detail(p.params) });
+    if (d) this.settle(p.key, d.decision);
+    if (this.pending.size > 0) await this.pick();
+  }
+
+  dispose(): void {
+    for (const p of [...this.pending.values()]) this.settle(p.key, "cancel");
+    vscode.Disposable.from(...this.disposables).dispose();
+  }
+}
+
+function what(p: ApprovalRequestParams): string {
+  if (p.command?.length) return `\`${p.command.join(" ")}\``;
+  if (p.changes?.length) return p.changes.map((c) => label(c.uri)).join(", ");
+  return p.kind;
+}
+
+export function message(p: ApprovalRequestParams): string {
+  switch (p.kind) {
+    case "command":
+      return `Tandem wants to run ${what(p)}`;
+    case "escalation":
+      return `Tandem wants to run ${what(p)} outside the sandbox`;
+    case "patch":
+      return `Tandem wants to change ${what(p)}`;
+    case "network":
+      return `Tandem wants network access for ${what(p)}`;
+    case "mcp_tool":
+      return `Tandem wants to call the tool ${what(p)}`;
+  }
+}
+
+export function detail(p: ApprovalRequestParams): string {
+  return [p.cwd ? `in ${p.cwd}` : "", p.reason ?? "", `(${p.taskId})`].filter(Boolean).join(" · ");
+}

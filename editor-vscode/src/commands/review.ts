@@ -1,0 +1,78 @@
+// Review commands: accept or reject a hunk (CodeLens, keybindings, menus), a whole file, the
+// diff of a file, review of everything, and moving between hunks.
+import * as vscode from "vscode";
+import type { Ext } from "../ext";
+import type { ReviewDecisionResult, ReviewTarget } from "../protocol.generated";
+import { toRange } from "../util";
+
+/** The hunk an argument names: `{hunkId}`, a hunk id, a tree node, or the one at the cursor. */
+function hunkTarget(ext: Ext, arg: unknown): ReviewTarget | undefined {
+  if (typeof arg === "string") return { type: "hunk", hunkId: arg };
+  const a = arg as { hunkId?: string; shown?: { hunk: { hunkId: string } } } | undefined;
+  const id = a?.hunkId ?? a?.shown?.hunk.hunkId;
+  if (id) return { type: "hunk", hunkId: id };
+  const e = vscode.window.activeTextEditor;
+  const at = e && ext.review.hunkAt(e.document.uri, e.selection.active);
+  return at ? { type: "hunk", hunkId: at.hunk.hunkId } : undefined;
+}
+
+/** The file an argument names: a Uri, a tree node, or the active editor's. */
+function fileTarget(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const a = arg as { uri?: string | vscode.Uri } | undefined;
+  if (a?.uri) return typeof a.uri === "string" ? vscode.Uri.parse(a.uri) : a.uri;
+  return vscode.window.activeTextEditor?.document.uri;
+}
+
+async function decide(ext: Ext, accept: boolean, target: ReviewTarget | undefined): Promise<ReviewDecisionResult | undefined> {
+  if (!target) {
+    void vscode.window.showInformationMessage("Tandem: there is no change under review here.");
+    return undefined;
+  }
+  try {
+    return await (accept ? ext.review.accept(target) : ext.review.reject(target));
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Tandem: ${e instanceof Error ? e.message : String(e)}`);
+    return undefined;
+  }
+}
+
+function move(ext: Ext, step: 1 | -1): void {
+  const e = vscode.window.activeTextEditor;
+  if (!e) return;
+  const hunks = ext.review.hunks(e.document.uri);
+  if (hunks.length === 0) return;
+  const line = e.selection.active.line;
+  const next =
+    step === 1
+      ? (hunks.find((h) => h.hunk.range.start.line > line) ?? hunks[0])
+      : ([...hunks].reverse().find((h) => h.hunk.range.start.line < line) ?? hunks[hunks.length - 1]);
+  const r = toRange(next.hunk.range);
+  e.selection = new vscode.Selection(r.start, r.start);
+  e.revealRange(r, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+}
+
+export function register(ext: Ext): vscode.Disposable[] {
+  const c = vscode.commands;
+  const file = (arg: unknown): ReviewTarget | undefined => {
+    const uri = fileTarget(arg);
+    return uri && ext.review.hunks(uri).length > 0 ? { type: "file", uri: uri.toString() } : undefined;
+  };
+  return [
+    c.registerCommand("tandem.acceptHunk", (arg?: unknown) => decide(ext, true, hunkTarget(ext, arg))),
+    c.registerCommand("tandem.rejectHunk", (arg?: unknown) => decide(ext, false, hunkTarget(ext, arg))),
+    c.registerCommand("tandem.acceptFile", (arg?: unknown) => decide(ext, true, file(arg))),
+    c.registerCommand("tandem.rejectFile", (arg?: unknown) => decide(ext, false, file(arg))),
+    c.registerCommand("tandem.openDiff", async (arg?: unknown) => {
+      const uri = fileTarget(arg);
+      if (uri) await ext.diffs.show(uri);
+    }),
+    c.registerCommand("tandem.reviewAll", async () => {
+      await c.executeCommand("tandem.review.focus");
+      const files = ext.review.files();
+      if (files.length === 1) await ext.diffs.show(vscode.Uri.parse(files[0].uri));
+    }),
+    c.registerCommand("tandem.nextHunk", () => move(ext, 1)),
+    c.registerCommand("tandem.previousHunk", () => move(ext, -1)),
+  ];
+}

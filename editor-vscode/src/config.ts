@@ -1,0 +1,45 @@
+// Typed reader over the `tandem.*` settings, and the part of them the backend receives.
+import * as vscode from "vscode";
+import type { ApprovalPolicy, SandboxMode, ReviewModel } from "./protocol.generated";
+
+export const SECTION = "tandem";
+
+export interface Settings {
+  serverPath: string;
+  model: string;
+  profile: string;
+  sandboxMode: SandboxMode | "";
+  approvalPolicy: ApprovalPolicy | "";
+  reviewModel: ReviewModel | "";
+  autoContext: boolean;
+}
+
+export function read(): Settings {
+  const c = vscode.workspace.getConfiguration(SECTION);
+  return {
+    serverPath: c.get<string>("server.path", ""),
+    model: c.get<string>("model", ""),
+    profile: c.get<string>("profile", ""),
+    sandboxMode: c.get<SandboxMode | "">("sandboxMode", ""),
+    approvalPolicy: c.get<ApprovalPolicy | "">("approvalPolicy", ""),
+    reviewModel: c.get<ReviewModel | "">("reviewModel", ""),
+    autoContext: c.get<boolean>("autoContext.enabled", true),
+  };
+}
+
+/** What `tandem lsp` gets in `initializationOptions` and `workspace/didChangeConfiguration`
+ * (as `settings.tandem`): the server-side settings, unset ones left out. */
+export function serverSettings(s: Settings = read()): Record<string, unknown> {
+  const out: Record<string, unknown> = { autoContext: { enabled: s.autoContext } };
+  if (s.model) out.model = s.model;
+  if (s.profile) out.profile = s.profile;
+  if (s.sandboxMode) out.sandboxMode = s.sandboxMode;
+  if (s.approvalPolicy) out.approvalPolicy = s.approvalPolicy;
+  if (s.reviewModel) out.reviewModel = s.reviewModel;
+  return out;
+}
+
+/** Settings whose change needs a new server process (everything else is sent live). */
+export function needsRestart(e: vscode.ConfigurationChangeEvent): boolean {
+  return e.affectsConfiguration(`${SECTION}.server.path`);
+}

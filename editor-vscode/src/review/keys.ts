@@ -1,0 +1,30 @@
+// Context keys for keybindings and menus: `tandem.hunkAtCursor` and `tandem.fileHasHunks`.
+import * as vscode from "vscode";
+import type { Review } from "../review";
+
+export class ReviewKeys implements vscode.Disposable {
+  private readonly disposables: vscode.Disposable[] = [];
+  private last = { atCursor: false, inFile: false };
+
+  constructor(private readonly review: Review) {
+    this.disposables.push(
+      review.onDidChange(() => this.update()),
+      vscode.window.onDidChangeActiveTextEditor(() => this.update()),
+      vscode.window.onDidChangeTextEditorSelection(() => this.update()),
+    );
+    this.update(true);
+  }
+
+  private update(force = false): void {
+    const e = vscode.window.activeTextEditor;
+    const inFile = !!e && this.review.hunks(e.document.uri).length > 0;
+    const atCursor = !!e && !!this.review.hunkAt(e.document.uri, e.selection.active);
+    if (force || inFile !== this.last.inFile) void vscode.commands.executeCommand("setContext", "tandem.fileHasHunks", inFile);
+    if (force || atCursor !== this.last.atCursor) void vscode.commands.executeCommand("setContext", "tandem.hunkAtCursor", atCursor);
+    this.last = { atCursor, inFile };
+  }
+
+  dispose(): void {
+    vscode.Disposable.from(...this.disposables).dispose();
+  }
+}

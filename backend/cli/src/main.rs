@@ -27,6 +27,8 @@ enum Command {
     Exec(tandem_exec::ExecArgs),
     /// Manage the MCP servers in config.toml: list (--check), add, remove.
     Mcp(mcp_cmd::McpArgs),
+    /// Serve editors over the Language Server Protocol (with Tandem's extensions) on stdio.
+    Lsp(tandem_lsp::Args),
     /// Serve the `tandem` and `tandem-reply` tools over MCP on stdio.
     McpServer(tandem_mcp_server::Args),
     /// Speak the Agent Client Protocol (v1) on stdio, for Zed, JetBrains and Neovim.
@@ -66,6 +68,9 @@ fn main() {
             args,
             tandem_exec::self_as_sandbox_helper(),
         )),
+        Command::Lsp(args) => {
+            run_async(tandem_lsp::run(args, tandem_exec::self_as_sandbox_helper()))
+        }
         Command::McpServer(args) => run_async(tandem_mcp_server::run(
             args,
             tandem_exec::self_as_sandbox_helper(),

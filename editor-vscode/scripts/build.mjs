@@ -18,7 +18,7 @@ const common = {
 
 const testDir = path.join(root, "test", "integration");
 const testEntries = fs.existsSync(testDir)
-  ? fs.readdirSync(testDir).filter((f) => f.endsWith(".ts")).map((f) => path.join(testDir, f))
+  ? fs.readdirSync(testDir).filter((f) => f === "index.ts" || f.endsWith(".test.ts")).map((f) => path.join(testDir, f))
   : [];
 
 const builds = [

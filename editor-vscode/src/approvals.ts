@@ -3,6 +3,7 @@
 // it (its timeout counts as a deny), or its task's turn ends.
 import * as vscode from "vscode";
 import type { Backend } from "./client";
+import * as config from "./config";
 import type { ApprovalRequestParams, ReviewDecision } from "./protocol.generated";
 import { label } from "./util";
 
@@ -41,12 +42,21 @@ export class Approvals implements vscode.Disposable {
   private request(params: ApprovalRequestParams, token: vscode.CancellationToken): Promise<{ decision: ReviewDecision }> {
     const key = `${params.taskId}/${params.approvalId}`;
     return new Promise((resolve) => {
-      const p: PendingApproval = { key, params, receivedAt: Date.now(), resolve: (decision) => resolve({ decision }) };
+      // The server counts an approval unanswered after approvalTimeoutSeconds as a deny and
+      // tells the user so; past that deadline (plus a second) the question is moot here too.
+      const deadline = setTimeout(() => this.settle(key, "deny"), (config.read().approvalTimeoutSeconds + 1) * 1000);
+      const p: PendingApproval = {
+        key,
+        params,
+        receivedAt: Date.now(),
+        resolve: (decision) => {
+          clearTimeout(deadline);
+          resolve({ decision });
+        },
+      };
       this.pending.set(key, p);
-      token.onCancellationRequested(() => {
-        // The server gave up (its timeout, or the turn was cancelled): its answer is a deny.
-        if (this.settle(key, "deny")) void vscode.window.showInformationMessage(`Tandem: the approval for ${what(params)} timed out and was denied.`);
-      });
+      // The server withdrew the question (the turn was cancelled or timed out).
+      token.onCancellationRequested(() => this.settle(key, "deny"));
       this.changeEmitter.fire();
       if (this.pending.size === 1) void this.notify(p);
       else void this.notifyQueued();
@@ -75,7 +85,8 @@ export class Approvals implements vscode.Disposable {
   private async notify(p: PendingApproval): Promise<void> {
     const buttons = p.params.options.map((o) => DECISION_LABEL[o]);
     if (p.params.kind === "patch" && p.params.changes?.length) buttons.push(SHOW_CHANGES);
-    const pick = await vscode.window.showWarningMessage(message(p.params), { modal: false, detail: detail(p.params) }, ...buttons);
+    const text = `${message(p.params)} · ${detail(p.params)}`;
+    const pick = await vscode.window.showWarningMessage(text, { modal: false }, ...buttons);
     if (pick === SHOW_CHANGES) {
       await vscode.commands.executeCommand("tandem.reviewAll");
       return this.notify(p);
@@ -134,5 +145,6 @@ export function message(p: ApprovalRequestParams): string {
 }
 
 export function detail(p: ApprovalRequestParams): string {
-  return [p.cwd ? `in ${p.cwd}` : "", p.reason ?? "", `(${p.taskId})`].filter(Boolean).join(" · ");
+  const seconds = config.read().approvalTimeoutSeconds;
+  return [p.cwd ? `in ${p.cwd}` : "", p.reason ?? "", `${p.taskId}; unanswered after ${seconds} s counts as Deny`].filter(Boolean).join(" · ");
 }

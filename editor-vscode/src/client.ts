@@ -64,6 +64,8 @@ export class Backend implements vscode.Disposable {
   /** Fires true when the server is ready, false when it stops. */
   readonly onDidChangeState = this.stateEmitter.event;
   binary: binary.Found | undefined;
+  /** How many server processes were started (a settings change must not add one). */
+  starts = 0;
 
   get running(): boolean {
     return this.client?.state === State.Running;
@@ -86,6 +88,7 @@ export class Backend implements vscode.Disposable {
       return;
     }
     this.out.appendLine(`Starting ${this.binary.path} lsp (found via ${this.binary.from})`);
+    this.starts++;
     const cwd = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
     const server: ServerOptions = { command: this.binary.path, args: ["lsp"], options: { cwd, env: process.env } };
     const options: LanguageClientOptions = {
@@ -93,6 +96,9 @@ export class Backend implements vscode.Disposable {
       outputChannel: this.out,
       initializationOptions: config.serverSettings(settings),
       middleware: {
+        // Review CodeLens come from review/codelens.ts, which re-renders on every
+        // `tandem/review/changed`; the server's own lenses would show each action twice.
+        provideCodeLenses: () => [],
         workspace: {
           // Answer `workspace/configuration` for our section with the server view of the settings.
           configuration: async (params, token, next) => {

@@ -12,6 +12,7 @@ export interface Settings {
   approvalPolicy: ApprovalPolicy | "";
   reviewModel: ReviewModel | "";
   autoContext: boolean;
+  approvalTimeoutSeconds: number;
 }
 
 export function read(): Settings {
@@ -24,15 +25,18 @@ export function read(): Settings {
     approvalPolicy: c.get<ApprovalPolicy | "">("approvalPolicy", ""),
     reviewModel: c.get<ReviewModel | "">("reviewModel", ""),
     autoContext: c.get<boolean>("autoContext.enabled", true),
+    approvalTimeoutSeconds: c.get<number>("approvalTimeoutSeconds", 120),
   };
 }
 
 /** What `tandem lsp` gets in `initializationOptions` and `workspace/didChangeConfiguration`
  * (as `settings.tandem`): the server-side settings, unset ones left out. */
 export function serverSettings(s: Settings = read()): Record<string, unknown> {
-  const out: Record<string, unknown> = { autoContext: { enabled: s.autoContext } };
-  if (s.model) out.model = s.model;
-  if (s.profile) out.profile = s.profile;
+  const out: Record<string, unknown> = { autoContext: s.autoContext, approvalTimeoutSeconds: s.approvalTimeoutSeconds };
+  // An empty model or profile clears it on the server; the enums have no such value, and
+  // an absent field leaves the server's value alone.
+  out.model = s.model;
+  out.profile = s.profile;
   if (s.sandboxMode) out.sandboxMode = s.sandboxMode;
   if (s.approvalPolicy) out.approvalPolicy = s.approvalPolicy;
   if (s.reviewModel) out.reviewModel = s.reviewModel;

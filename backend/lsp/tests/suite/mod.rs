@@ -1,0 +1,6 @@
+//! The suites, one per request family.
+
+mod approvals;
+mod documents;
+mod review;
+mod tasks;

@@ -146,7 +146,7 @@ function H.diagnostics()
   if #H.notes > 0 then
     table.insert(parts, 'notifications:\n' .. H.notes_text())
   end
-  local lsp_log = tail(vim.lsp.get_log_path(), 30)
+  local lsp_log = tail(require('tandem.util').lsp_log_path(), 30)
   if lsp_log ~= '' then
     table.insert(parts, 'lsp.log (end):\n' .. lsp_log)
   end

@@ -67,13 +67,17 @@ for spec in "${specs[@]}"; do
     XDG_CACHE_HOME="$xdg/cache" XDG_RUNTIME_DIR="$xdg/run" TMPDIR="$xdg" \
     NVIM_LOG_FILE="$xdg/nvim.log" \
     timeout --kill-after=10 "$TIMEOUT" "$NVIM" --headless --clean -l "$here/runner.lua" "$spec" \
-    >"$out" 2>&1
+    >"$out" 2>"$xdg/stderr"
   rc=$?
   grep -v '^# [0-9]* passed, [0-9]* failed$' "$out"
   p=$(grep -c '^ok - ' "$out")
   f=$(grep -c '^not ok - ' "$out")
   passed=$((passed + p))
   failed=$((failed + f))
+  if [ "$rc" != 0 ] && [ -s "$xdg/stderr" ]; then
+    echo "# stderr of $name (end):"
+    tail -n 20 "$xdg/stderr" | sed 's/^/#   /'
+  fi
   if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
       echo "not ok - $name: timed out after ${TIMEOUT}s"

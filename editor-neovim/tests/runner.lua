@@ -16,6 +16,16 @@ local function out(line)
   io.stdout:flush()
 end
 
+-- Messages printed by Neovim itself (such as vim.lsp's "Workspace edit ...") go to stderr, so
+-- they never break the result lines on stdout.
+_G.print = function(...)
+  local parts = {}
+  for i = 1, select('#', ...) do
+    table.insert(parts, tostring((select(i, ...))))
+  end
+  io.stderr:write(table.concat(parts, ' '), '\n')
+end
+
 local tests = {}
 local only = vim.env.TANDEM_TEST_FILTER
 

@@ -92,7 +92,7 @@ local function check_neovim()
     health.error('Neovim ' .. version .. ' is too old', 'Tandem needs Neovim 0.10 or newer')
   end
   health.info('plugin log: ' .. require('tandem.log').path())
-  health.info('vim.lsp log (backend stderr): ' .. vim.lsp.get_log_path())
+  health.info('vim.lsp log (backend stderr): ' .. require('tandem.util').lsp_log_path())
 end
 
 ---@return string? the backend's program path
@@ -121,7 +121,9 @@ local function check_backend()
   if not result then
     health.error('handshake failed: ' .. problem, {
       'Check that `' .. table.concat(cmd, ' ') .. '` speaks LSP on stdio (`tandem lsp --help`)',
-      'Its errors are in ' .. vim.lsp.get_log_path() .. ' once the plugin has started it',
+      'Its errors are in '
+        .. require('tandem.util').lsp_log_path()
+        .. ' once the plugin has started it',
     })
   else
     local ext = result.capabilities and result.capabilities.experimental

@@ -204,7 +204,7 @@ local function on_exit(b, client_id, code, signal)
           .. ' run :Tandem restart to start it again, and see %s or :checkhealth tandem.',
         util.short_path(b.root),
         signal ~= 0 and ('signal ' .. signal) or ('exit code ' .. code),
-        vim.lsp.get_log_path()
+        require('tandem.util').lsp_log_path()
       ),
       vim.log.levels.ERROR
     )

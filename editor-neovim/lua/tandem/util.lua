@@ -223,6 +223,16 @@ function M.is_file_buffer(bufnr)
   return name ~= '' and not name:match('^%a[%w+.-]*://')
 end
 
+--- Where `vim.lsp` logs (the backend's stderr goes there).
+---@return string
+function M.lsp_log_path()
+  local ok, log = pcall(require, 'vim.lsp.log')
+  if ok and log.get_filename then
+    return log.get_filename()
+  end
+  return vim.lsp.get_log_path()
+end
+
 --- Whether `path` is `root` or inside it.
 ---@param path string
 ---@param root string

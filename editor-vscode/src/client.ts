@@ -152,7 +152,9 @@ export class Backend implements vscode.Disposable {
 
   request<M extends ClientRequest>(method: M, params: Params<M>, token?: CancellationToken): Promise<Result<M>> {
     if (!this.client || !this.running) return Promise.reject(new Error("Tandem: the server is not running"));
-    return this.client.sendRequest(method, params, token) as Promise<Result<M>>;
+    // An explicit `undefined` token would be sent as a second positional parameter.
+    const sent = token ? this.client.sendRequest(method, params, token) : this.client.sendRequest(method, params);
+    return sent as Promise<Result<M>>;
   }
 
   notify<M extends ClientNotification>(method: M, params: Params<M>): void {

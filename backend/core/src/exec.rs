@@ -2,7 +2,9 @@
 //! output, and a kill of everything it started when it ends, times out or is interrupted.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncReadExt};
@@ -110,47 +112,123 @@ async fn pump<R: AsyncRead + Unpin>(mut reader: R, tx: mpsc::Sender<Chunk>, is_e
     }
 }
 
-/// Run `command` (already prepared: program, args, sandbox wrapping) to completion.
+type BoxedReader = Box<dyn AsyncRead + Unpin + Send>;
+
+/// A started process, however it was started: its output streams, a future for its exit
+/// code, and a way to kill it and everything it started.
+pub struct Process {
+    stdout: Option<BoxedReader>,
+    stderr: Option<BoxedReader>,
+    exit: Pin<Box<dyn Future<Output = std::io::Result<i32>> + Send>>,
+    kill: Box<dyn Fn() + Send + Sync>,
+}
+
+impl Process {
+    /// Start `command` in its own process group, so the whole group can be killed.
+    pub fn spawn_command(mut command: Command, req: &ExecRequest) -> Result<Process, ExecError> {
+        let program = req.argv.first().ok_or(ExecError::EmptyCommand)?.clone();
+        command
+            .current_dir(&req.cwd)
+            .env_clear()
+            .envs(&req.env)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .kill_on_drop(true);
+        let mut child = command
+            .spawn()
+            .map_err(|source| ExecError::Spawn { program, source })?;
+        let pid = child.id();
+        let stdout = child.stdout.take().map(|s| Box::new(s) as BoxedReader);
+        let stderr = child.stderr.take().map(|s| Box::new(s) as BoxedReader);
+        Ok(Process {
+            stdout,
+            stderr,
+            exit: Box::pin(async move {
+                let status = child.wait().await?;
+                // The command is done; whatever it left running in its group goes too, or its
+                // open pipes would keep us waiting for EOF forever.
+                kill_group(pid);
+                Ok(exit_code_of(status))
+            }),
+            kill: Box::new(move || kill_group(pid)),
+        })
+    }
+
+    /// Wrap a command started by the session's sandbox zygote. Its init reaps and kills
+    /// everything the command started before it reports the status.
+    pub fn from_sandboxed(mut child: tandem_sandbox::SandboxedChild) -> std::io::Result<Process> {
+        let pipe = |f: Option<std::fs::File>| -> std::io::Result<Option<BoxedReader>> {
+            f.map(|f| {
+                tokio::net::unix::pipe::Receiver::from_file(f).map(|r| Box::new(r) as BoxedReader)
+            })
+            .transpose()
+        };
+        let stdout = pipe(child.stdout.take())?;
+        let stderr = pipe(child.stderr.take())?;
+        let owned = child.status_fd().try_clone_to_owned()?;
+        // SAFETY: `owned` is a descriptor we own (a fresh dup); the `AsyncFd` takes ownership
+        // and deregisters it before closing it, which is what `register` requires.
+        let status_fd =
+            unsafe { tokio::io::unix::AsyncFd::register(owned) }.map_err(|e| e.into_parts().1)?;
+        let child = std::sync::Arc::new(std::sync::Mutex::new(child));
+        let killer = child.clone();
+        Ok(Process {
+            stdout,
+            stderr,
+            exit: Box::pin(async move {
+                loop {
+                    let mut ready = status_fd.readable().await?;
+                    let status = child.lock().unwrap_or_else(|e| e.into_inner()).try_wait();
+                    match status {
+                        Ok(Some(status)) => return Ok(exit_code_of(status)),
+                        Ok(None) => ready.clear_ready(),
+                        Err(e) => return Err(std::io::Error::other(e.to_string())),
+                    }
+                }
+            }),
+            kill: Box::new(move || {
+                let _ = killer.lock().unwrap_or_else(|e| e.into_inner()).kill();
+            }),
+        })
+    }
+}
+
+/// Run a started process to completion.
 ///
-/// `on_output` sees each chunk as it arrives (for live display). The process runs in its own
-/// process group, and the whole group is killed on timeout or cancellation, so a stray
-/// background job cannot outlive the call.
+/// `on_output` sees each chunk as it arrives (for live display). On timeout or cancellation the
+/// process and everything it started are killed, so a stray background job cannot outlive
+/// the call.
 pub async fn run(
-    mut command: Command,
+    process: Process,
     req: &ExecRequest,
     mut on_output: impl FnMut(&str),
     cancel: &CancellationToken,
 ) -> Result<ExecOutput, ExecError> {
-    let program = req.argv.first().ok_or(ExecError::EmptyCommand)?.clone();
-    command
-        .current_dir(&req.cwd)
-        .env_clear()
-        .envs(&req.env)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0)
-        .kill_on_drop(true);
     let start = Instant::now();
-    let mut child = command
-        .spawn()
-        .map_err(|source| ExecError::Spawn { program, source })?;
-    let pid = child.id();
+    let Process {
+        stdout,
+        stderr,
+        exit,
+        kill,
+    } = process;
     let (tx, mut rx) = mpsc::channel(64);
-    if let Some(out) = child.stdout.take() {
+    if let Some(out) = stdout {
         tokio::spawn(pump(out, tx.clone(), false));
     }
-    if let Some(err) = child.stderr.take() {
+    if let Some(err) = stderr {
         tokio::spawn(pump(err, tx.clone(), true));
     }
     drop(tx);
 
+    let mut exit = exit;
     let mut aggregated = Capped::default();
     let mut stderr = Capped::default();
     let deadline = tokio::time::sleep(req.timeout);
     tokio::pin!(deadline);
     let mut timed_out = false;
-    let mut status = None;
+    let mut status: Option<std::io::Result<i32>> = None;
     let mut streams_open = true;
     while status.is_none() || streams_open {
         tokio::select! {
@@ -166,25 +244,22 @@ pub async fn run(
                 }
                 None => streams_open = false,
             },
-            exit = child.wait(), if status.is_none() => {
-                status = Some(exit);
-                // The command is done; whatever it left running in its group goes too, or its
-                // open pipes would keep us waiting for EOF forever.
-                kill_group(pid);
+            code = &mut exit, if status.is_none() => {
+                status = Some(code);
+                kill();
             }
             () = &mut deadline, if status.is_none() => {
                 timed_out = true;
-                kill_group(pid);
+                kill();
             }
             () = cancel.cancelled() => {
-                kill_group(pid);
-                let _ = child.kill().await;
+                kill();
                 return Err(ExecError::Interrupted);
             }
         }
     }
     let exit_code = match status {
-        Some(Ok(s)) => exit_code_of(s),
+        Some(Ok(code)) => code,
         _ => -1,
     };
     Ok(ExecOutput {
@@ -255,9 +330,14 @@ mod tests {
     async fn captures_output_and_exit_code() {
         let r = req(&["sh", "-c", "echo out; echo err >&2; exit 3"], 5000);
         let mut seen = String::new();
-        let out = run(cmd(&r), &r, |s| seen.push_str(s), &CancellationToken::new())
-            .await
-            .unwrap();
+        let out = run(
+            Process::spawn_command(cmd(&r), &r).unwrap(),
+            &r,
+            |s| seen.push_str(s),
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(out.exit_code, 3);
         assert!(out.aggregated.contains("out") && out.aggregated.contains("err"));
         assert_eq!(out.stderr, "err\n");
@@ -267,9 +347,14 @@ mod tests {
     #[tokio::test]
     async fn timeout_kills_the_whole_group() {
         let r = req(&["sh", "-c", "sleep 30 & sleep 30"], 200);
-        let out = run(cmd(&r), &r, |_| {}, &CancellationToken::new())
-            .await
-            .unwrap();
+        let out = run(
+            Process::spawn_command(cmd(&r), &r).unwrap(),
+            &r,
+            |_| {},
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
         assert!(out.timed_out);
         assert_eq!(out.exit_code, 124);
         assert!(out.duration < Duration::from_secs(5));
@@ -278,9 +363,14 @@ mod tests {
     #[tokio::test]
     async fn a_background_job_does_not_hold_the_call_open() {
         let r = req(&["sh", "-c", "sleep 30 & echo started"], 10_000);
-        let out = run(cmd(&r), &r, |_| {}, &CancellationToken::new())
-            .await
-            .unwrap();
+        let out = run(
+            Process::spawn_command(cmd(&r), &r).unwrap(),
+            &r,
+            |_| {},
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap();
         assert_eq!(out.exit_code, 0);
         assert!(out.duration < Duration::from_secs(5), "{:?}", out.duration);
     }
@@ -294,7 +384,14 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(100)).await;
             t2.cancel();
         });
-        let err = run(cmd(&r), &r, |_| {}, &token).await.unwrap_err();
+        let err = run(
+            Process::spawn_command(cmd(&r), &r).unwrap(),
+            &r,
+            |_| {},
+            &token,
+        )
+        .await
+        .unwrap_err();
         assert!(matches!(err, ExecError::Interrupted));
     }
 

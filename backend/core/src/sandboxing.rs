@@ -1,46 +1,125 @@
-//! Turning a command into a process: directly, or wrapped in the sandbox helper.
+//! Turning a command into a process: directly, or inside the sandbox.
 //!
-//! The helper is driven through its command line (the same interface a person uses), so the
-//! kernel depends only on that contract, and the helper can be our own binary under the name
-//! `tandem-sandbox` (arg0) or the standalone one.
+//! Sandboxed commands go to a per-session zygote (`tandem_sandbox::SessionSandbox`) that keeps
+//! the namespaces built, so a session running many commands pays the setup once. There is one
+//! zygote per distinct policy (the sandbox mode can change per turn). If a zygote cannot be
+//! started, the command runs through the one-shot helper instead, which enforces exactly the
+//! same policy — or refuses with exit 125 and a reason, never with weaker isolation.
 
-use crate::exec::ExecRequest;
+use crate::exec::{ExecError, ExecRequest, Process};
+use crate::session::SandboxHelper;
 use crate::turn::TurnContext;
-use tandem_protocol::SandboxMode;
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::sync::{Arc, Mutex};
+use tandem_sandbox::{ChildIo, SandboxPolicy, SessionSandbox, SpawnRequest};
 use tokio::process::Command;
 
-pub fn direct_command(req: &ExecRequest) -> Command {
-    let mut c = Command::new(&req.argv[0]);
-    c.args(&req.argv[1..]);
-    c
+/// The session's zygotes, keyed by their policy.
+#[derive(Default)]
+pub struct SandboxPool {
+    zygotes: Mutex<HashMap<String, Arc<SessionSandbox>>>,
 }
 
-/// The command wrapped in the sandbox helper, or a message saying why it cannot be.
-pub fn sandboxed_command(ctx: &TurnContext, req: &ExecRequest) -> Result<Command, String> {
+impl SandboxPool {
+    fn get_or_start(
+        &self,
+        helper: &SandboxHelper,
+        policy: &SandboxPolicy,
+    ) -> Option<Arc<SessionSandbox>> {
+        let key = serde_json::to_string(policy).ok()?;
+        let mut zygotes = self.zygotes.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(z) = zygotes.get(&key) {
+            return Some(z.clone());
+        }
+        match SessionSandbox::start(&helper.exe, helper.arg0.as_deref(), policy) {
+            Ok(z) => {
+                let z = Arc::new(z);
+                zygotes.insert(key, z.clone());
+                Some(z)
+            }
+            Err(e) => {
+                tracing::info!(
+                    "no sandbox zygote for this session ({e}); using one-shot sandboxed spawns"
+                );
+                None
+            }
+        }
+    }
+
+    /// Forget a zygote that stopped working, so the next command starts a fresh one.
+    fn discard(&self, policy: &SandboxPolicy) {
+        if let Ok(key) = serde_json::to_string(policy) {
+            self.zygotes
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key);
+        }
+    }
+}
+
+pub fn direct(req: &ExecRequest) -> Result<Process, ExecError> {
+    let mut c = Command::new(&req.argv[0]);
+    c.args(&req.argv[1..]);
+    Process::spawn_command(c, req)
+}
+
+/// The policy a turn's commands run under.
+fn policy_for(ctx: &TurnContext) -> SandboxPolicy {
+    SandboxPolicy {
+        mode: ctx.sandbox,
+        cwd: Some(ctx.cwd.clone()),
+        writable_roots: ctx.writable_roots.clone(),
+        network: ctx.network,
+        ..SandboxPolicy::default()
+    }
+}
+
+/// Start the command in the sandbox, or say why it cannot be.
+pub fn sandboxed(
+    ctx: &TurnContext,
+    req: &ExecRequest,
+) -> Result<Result<Process, ExecError>, String> {
     let Some(helper) = &ctx.session.sandbox_helper else {
         return Err("the sandbox helper is not available, so the command was not run. \
                     Install `tandem-sandbox` next to `tandem`, or choose sandbox_mode = \"danger-full-access\" \
                     if you accept running commands unsandboxed."
             .into());
     };
-    let mut c = Command::new(&helper.exe);
-    if let Some(arg0) = &helper.arg0 {
-        c.arg0(arg0);
-    }
-    let mode = match ctx.sandbox {
-        SandboxMode::ReadOnly => "read-only",
-        SandboxMode::WorkspaceWrite => "workspace-write",
-        SandboxMode::DangerFullAccess => "danger-full-access",
-    };
-    c.arg("--mode").arg(mode).arg("--cwd").arg(&req.cwd);
-    if ctx.sandbox == SandboxMode::WorkspaceWrite {
-        for root in &ctx.writable_roots {
-            c.arg("--writable-root").arg(root);
+    let policy = policy_for(ctx);
+    if let Some(zygote) = ctx.session.sandboxes.get_or_start(helper, &policy) {
+        let env: Vec<(OsString, OsString)> =
+            req.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
+        let request = SpawnRequest::new(&req.argv)
+            .cwd(&req.cwd)
+            .env(env)
+            .stdin(ChildIo::Null)
+            .stdout(ChildIo::Pipe)
+            .stderr(ChildIo::Pipe);
+        match zygote
+            .spawn(request)
+            .map_err(|e| e.to_string())
+            .and_then(|c| Process::from_sandboxed(c).map_err(|e| e.to_string()))
+        {
+            Ok(process) => return Ok(Ok(process)),
+            Err(e) => {
+                tracing::warn!(
+                    "the sandbox zygote failed ({e}); falling back to a one-shot sandboxed spawn"
+                );
+                ctx.session.sandboxes.discard(&policy);
+            }
         }
     }
-    if ctx.network {
-        c.arg("--network");
-    }
-    c.arg("--").args(&req.argv);
-    Ok(c)
+    // The one-shot helper takes the command's directory from the policy.
+    let one_shot_policy = SandboxPolicy {
+        cwd: Some(req.cwd.clone()),
+        ..policy
+    };
+    let command = tandem_sandbox::command_for(
+        &helper.exe,
+        helper.arg0.as_deref(),
+        &one_shot_policy,
+        &req.argv,
+    );
+    Ok(Process::spawn_command(Command::from(command), req))
 }

@@ -78,6 +78,8 @@ pub struct Session {
     pub rollout: Mutex<Rollout>,
     /// The session's MCP servers, when any are configured.
     pub mcp: Option<tandem_mcp::McpManager>,
+    /// Sandbox zygotes, started on first use.
+    pub sandboxes: crate::sandboxing::SandboxPool,
     events: mpsc::UnboundedSender<Event>,
     state: Mutex<SessionState>,
     pending_approvals: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
@@ -112,6 +114,7 @@ impl Session {
             command_env: p.command_env,
             rollout: Mutex::new(p.rollout),
             mcp: p.mcp,
+            sandboxes: Default::default(),
             events: p.events,
             state: Mutex::new(p.state),
             pending_approvals: Mutex::new(HashMap::new()),

@@ -9,3 +9,4 @@ mod interrupt;
 mod loop_e2e;
 mod mcp_client;
 mod resume;
+mod sandbox;

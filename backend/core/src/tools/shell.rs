@@ -130,9 +130,9 @@ async fn run_once(
     request: &ExecRequest,
     sandboxed: bool,
 ) -> Result<ExecOutput, exec::ExecError> {
-    let command = if sandboxed {
-        match sandboxing::sandboxed_command(ctx, request) {
-            Ok(c) => c,
+    let process = if sandboxed {
+        match sandboxing::sandboxed(ctx, request) {
+            Ok(started) => started?,
             Err(message) => {
                 return Ok(ExecOutput {
                     exit_code: exec::SANDBOX_FAILURE_EXIT,
@@ -144,13 +144,13 @@ async fn run_once(
             }
         }
     } else {
-        sandboxing::direct_command(request)
+        sandboxing::direct(request)?
     };
     let session = ctx.session.clone();
     let turn_id = ctx.turn_id.clone();
     let id = item_id.to_string();
     exec::run(
-        command,
+        process,
         request,
         move |chunk| {
             session.emit(

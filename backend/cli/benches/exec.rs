@@ -78,17 +78,28 @@ struct Timed {
     max_rss_kb: i64,
 }
 
+/// Run `tandem exec` against a scenario, unsandboxed.
+fn run_scenario(scenario: &str) -> Timed {
+    run_scenario_in(scenario, "danger-full-access")
+}
+
 /// Run `tandem exec` against a scenario; wall time and peak RSS (from wait4's rusage).
 #[allow(
     clippy::zombie_processes,
     reason = "the child is reaped by wait4, which also gives its rusage"
 )]
-fn run_scenario(scenario: &str) -> Timed {
+fn run_scenario_in(scenario: &str, sandbox: &str) -> Timed {
     let server = ScriptedServer::start(Scenario::from_toml_str(scenario).expect("scenario"))
         .expect("server");
     let home = tempfile::tempdir().expect("home");
     let work = tempfile::tempdir().expect("work");
     write_config(home.path(), &server.base_url());
+    let config = std::fs::read_to_string(home.path().join("config.toml")).expect("config");
+    let config = config.replace(
+        "sandbox_mode = \"danger-full-access\"",
+        &format!("sandbox_mode = \"{sandbox}\""),
+    );
+    std::fs::write(home.path().join("config.toml"), config).expect("config");
     let start = Instant::now();
     let child = Command::new(TANDEM)
         .args(["exec", "go"])

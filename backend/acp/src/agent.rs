@@ -53,7 +53,10 @@ impl AgentState {
         mcp_servers: &[McpServer],
     ) -> Result<tandem_config::Config, Error> {
         if !cwd.is_absolute() {
-            return Err(invalid(format!("cwd must be an absolute path, got {}", cwd.display())));
+            return Err(invalid(format!(
+                "cwd must be an absolute path, got {}",
+                cwd.display()
+            )));
         }
         let cwd = std::fs::canonicalize(cwd)
             .map_err(|e| invalid(format!("cwd {}: {e}", cwd.display())))?;
@@ -122,7 +125,13 @@ pub(crate) fn mcp_overrides(servers: &[McpServer]) -> Vec<(String, toml::Value)>
         };
         let key: String = name
             .chars()
-            .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
         out.push((format!("mcp_servers.{key}"), toml::Value::Table(table)));
     }
@@ -141,7 +150,10 @@ fn initialize(request: InitializeRequest) -> InitializeResponse {
         .agent_info(Implementation::new("tandem", env!("CARGO_PKG_VERSION")).title("Tandem"))
 }
 
-fn session_meta(session: &AcpSession, config: &tandem_config::Config) -> agent_client_protocol::schema::Meta {
+fn session_meta(
+    session: &AcpSession,
+    config: &tandem_config::Config,
+) -> agent_client_protocol::schema::Meta {
     crate::updates::tandem_meta(json!({
         "threadId": &*session.id.0,
         "model": config.model,
@@ -151,13 +163,19 @@ fn session_meta(session: &AcpSession, config: &tandem_config::Config) -> agent_c
     }))
 }
 
-fn new_session(state: &AgentState, request: NewSessionRequest) -> Result<NewSessionResponse, Error> {
+fn new_session(
+    state: &AgentState,
+    request: NewSessionRequest,
+) -> Result<NewSessionResponse, Error> {
     let config = state.config(&request.cwd, &request.mcp_servers)?;
     let meta_config = config.clone();
     let session = AcpSession::spawn(config, None, state.sandbox_helper.clone())
         .map_err(|e| internal(format!("cannot start a session: {e}")))?;
-    let response = NewSessionResponse::new(session.id.clone()).meta(session_meta(&session, &meta_config));
-    state.lock().insert(session.id.0.to_string(), Arc::new(session));
+    let response =
+        NewSessionResponse::new(session.id.clone()).meta(session_meta(&session, &meta_config));
+    state
+        .lock()
+        .insert(session.id.0.to_string(), Arc::new(session));
     Ok(response)
 }
 
@@ -198,9 +216,9 @@ async fn prompt(
     request: PromptRequest,
     cx: &ConnectionTo<Client>,
 ) -> Result<PromptResponse, Error> {
-    let session = state
-        .session(&request.session_id.0)
-        .ok_or_else(|| Error::resource_not_found(None).data(json!(format!("no session {}", request.session_id.0))))?;
+    let session = state.session(&request.session_id.0).ok_or_else(|| {
+        Error::resource_not_found(None).data(json!(format!("no session {}", request.session_id.0)))
+    })?;
     match session.prompt(request.prompt, cx).await {
         Ok(PromptEnd::Stop(reason)) => Ok(PromptResponse::new(reason)),
         Ok(PromptEnd::Failed(message)) => Err(internal(message)),
@@ -209,7 +227,10 @@ async fn prompt(
 }
 
 /// Answer `responder` with `result`; a failed send only means the client went away.
-fn answer<T: agent_client_protocol::JsonRpcResponse>(responder: Responder<T>, result: Result<T, Error>) {
+fn answer<T: agent_client_protocol::JsonRpcResponse>(
+    responder: Responder<T>,
+    result: Result<T, Error>,
+) {
     let sent = match result {
         Ok(value) => responder.respond(value),
         Err(error) => responder.respond_with_error(error),
@@ -223,6 +244,7 @@ fn answer<T: agent_client_protocol::JsonRpcResponse>(responder: Responder<T>, re
 pub(crate) async fn serve(state: Arc<AgentState>) -> Result<(), Error> {
     let (s_new, s_load, s_prompt, s_cancel) =
         (state.clone(), state.clone(), state.clone(), state.clone());
+    let (transport, client_gone) = crate::transport::stdio();
     Agent
         .builder()
         .name("tandem")
@@ -269,7 +291,11 @@ pub(crate) async fn serve(state: Arc<AgentState>) -> Result<(), Error> {
             },
             agent_client_protocol::on_receive_notification!(),
         )
-        .connect_to(agent_client_protocol::Stdio::new())
+        .connect_with(transport, async move |_cx| {
+            // The client closed stdin: it is gone, and so is every open request.
+            let _ = client_gone.await;
+            Ok(())
+        })
         .await
 }
 

@@ -25,6 +25,7 @@ mod agent;
 mod permission;
 mod replay;
 mod session;
+mod transport;
 mod updates;
 
 use anyhow::Context;

@@ -99,11 +99,12 @@ pub(crate) fn request(
         "cwd": approval.cwd,
         "reason": approval.reason,
     }));
-    let tool_call = ToolCallUpdate::new(approval.item_id.clone(), fields).meta(tandem_meta(json!({
-        "itemId": approval.item_id,
-        "approvalId": approval.id,
-        "kind": kind_name(approval.kind),
-    })));
+    let tool_call =
+        ToolCallUpdate::new(approval.item_id.clone(), fields).meta(tandem_meta(json!({
+            "itemId": approval.item_id,
+            "approvalId": approval.id,
+            "kind": kind_name(approval.kind),
+        })));
     RequestPermissionRequest::new(
         session_id.clone(),
         tool_call,
@@ -195,7 +196,10 @@ mod tests {
             ))
         };
         assert_eq!(decision(selected(ALLOW_ONCE)), ReviewDecision::AllowOnce);
-        assert_eq!(decision(selected(ALLOW_ALWAYS)), ReviewDecision::AllowSession);
+        assert_eq!(
+            decision(selected(ALLOW_ALWAYS)),
+            ReviewDecision::AllowSession
+        );
         assert_eq!(decision(selected(REJECT_ONCE)), ReviewDecision::Deny);
         assert_eq!(decision(selected("made-up")), ReviewDecision::Deny);
         assert_eq!(
@@ -204,9 +208,6 @@ mod tests {
             ))),
             ReviewDecision::Cancel
         );
-        assert_eq!(
-            decision::<()>(Err(())),
-            ReviewDecision::Deny
-        );
+        assert_eq!(decision::<()>(Err(())), ReviewDecision::Deny);
     }
 }

@@ -95,15 +95,17 @@ fn replay_item(mapper: &mut UpdateMapper, cwd: &Path, item: ThreadItem) -> Vec<S
                         .map(|c| ToolCallLocation::new(cwd.join(&c.path)))
                         .collect(),
                 )
-                .content(vec![text(format!(
-                    "{} (replayed from the session record; diffs are not kept)",
-                    changes
-                        .iter()
-                        .map(|c| format!("{:?} {}", c.kind, c.path).to_lowercase())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-                .into()])
+                .content(vec![
+                    text(format!(
+                        "{} (replayed from the session record; diffs are not kept)",
+                        changes
+                            .iter()
+                            .map(|c| format!("{:?} {}", c.kind, c.path).to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .into(),
+                ])
                 .meta(tandem_meta(json!({"itemId": item.id, "replayed": true})));
             return vec![SessionUpdate::ToolCall(call)];
         }
@@ -133,7 +135,11 @@ mod tests {
             json!({"t": 6, "type": "event", "payload": {"type": "item.completed", "item": {"id": "item_1", "type": "agent_message", "text": "There is a."}}}),
             json!({"t": 7, "type": "compacted", "payload": {"history": []}}),
         ];
-        let mut text = lines.iter().map(|l| l.to_string()).collect::<Vec<_>>().join("\n");
+        let mut text = lines
+            .iter()
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
         text.push_str("\n{\"t\": 8, \"type\": \"ev"); // a torn last line
         std::fs::write(&path, text).unwrap();
         let updates: Vec<Value> = history(&path, Path::new("/w"))
@@ -147,7 +153,12 @@ mod tests {
             .collect();
         assert_eq!(
             kinds,
-            ["user_message_chunk", "tool_call", "tool_call_update", "agent_message_chunk"]
+            [
+                "user_message_chunk",
+                "tool_call",
+                "tool_call_update",
+                "agent_message_chunk"
+            ]
         );
         assert_eq!(updates[0]["content"]["text"], "list files");
         assert_eq!(updates[1]["title"], "ls");

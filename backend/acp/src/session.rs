@@ -62,7 +62,12 @@ impl AcpSession {
 
     /// `session/cancel`: interrupt the running turn, if any.
     pub(crate) fn cancel(&self) {
-        if let Some(token) = self.running.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        if let Some(token) = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
+        {
             token.cancel();
         }
     }
@@ -114,11 +119,25 @@ impl AcpSession {
                     let decision = if interrupted {
                         ReviewDecision::Cancel
                     } else {
-                        let asked = cx
+                        // The answer is routed through a callback rather than awaited in place:
+                        // the connection must still be able to deliver it after a cancel has
+                        // made this loop stop waiting (the crate fails the whole connection on
+                        // a response whose waiter is gone).
+                        let (tx, asked) = tokio::sync::oneshot::channel();
+                        let sent = cx
                             .send_request(permission::request(&self.id, &self.cwd, &request))
-                            .block_task();
+                            .on_receiving_result(async move |answer| {
+                                let _ = tx.send(answer);
+                                Ok(())
+                            });
+                        if let Err(e) = sent {
+                            tracing::warn!("cannot ask for permission: {e:?}");
+                        }
                         tokio::select! {
-                            answer = asked => permission::decision(answer),
+                            answer = asked => match answer {
+                                Ok(answer) => permission::decision(answer),
+                                Err(_) => ReviewDecision::Deny,
+                            },
                             () = cancel.cancelled() => {
                                 // The client answers its open permission requests `cancelled`;
                                 // the interrupt has already cancelled this one in the kernel.
@@ -146,7 +165,11 @@ impl AcpSession {
         }
     }
 
-    fn notify(&self, cx: &ConnectionTo<Client>, update: agent_client_protocol::schema::SessionUpdate) {
+    fn notify(
+        &self,
+        cx: &ConnectionTo<Client>,
+        update: agent_client_protocol::schema::SessionUpdate,
+    ) {
         if let Err(e) = cx.send_notification(SessionNotification::new(self.id.clone(), update)) {
             tracing::debug!("cannot send a session update: {e:?}");
         }

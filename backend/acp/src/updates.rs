@@ -49,6 +49,9 @@ pub(crate) struct UpdateMapper {
     cwd: PathBuf,
     streamed: HashSet<String>,
     before: HashMap<String, Vec<(PathBuf, Option<String>)>>,
+    /// A `plan_updated` was sent; the `todo_list` item that closes the turn would only repeat
+    /// it, less precisely (it knows done / not done, not "in progress").
+    saw_plan: bool,
 }
 
 impl UpdateMapper {
@@ -57,6 +60,7 @@ impl UpdateMapper {
             cwd,
             streamed: HashSet::new(),
             before: HashMap::new(),
+            saw_plan: false,
         }
     }
 
@@ -72,7 +76,10 @@ impl UpdateMapper {
             }
             EventMsg::ItemStarted { item } => self.started(item).into_iter().collect(),
             EventMsg::ItemCompleted { item } => self.completed(item),
-            EventMsg::PlanUpdated { plan, .. } => vec![plan_update(plan)],
+            EventMsg::PlanUpdated { plan, .. } => {
+                self.saw_plan = true;
+                vec![plan_update(plan)]
+            }
             _ => Vec::new(),
         }
     }
@@ -132,6 +139,7 @@ impl UpdateMapper {
                     &item.id,
                 ))];
             }
+            ItemDetails::TodoList { .. } if self.saw_plan => return Vec::new(),
             ItemDetails::TodoList { items } => return vec![todo_update(items)],
             ItemDetails::CommandExecution {
                 aggregated_output,
@@ -157,9 +165,13 @@ impl UpdateMapper {
                 let content = match status {
                     ItemStatus::Completed => self.diffs(changes, &before),
                     ItemStatus::Declined => {
-                        vec![ToolCallContent::from(text("Not allowed: no file was changed."))]
+                        vec![ToolCallContent::from(text(
+                            "Not allowed: no file was changed.",
+                        ))]
                     }
-                    _ => vec![ToolCallContent::from(text("The patch did not apply; no file was changed."))],
+                    _ => vec![ToolCallContent::from(text(
+                        "The patch did not apply; no file was changed.",
+                    ))],
                 };
                 ToolCallUpdateFields::new()
                     .status(tool_status(*status))
@@ -343,7 +355,10 @@ mod tests {
             delta: "Hel".into(),
         }));
         assert_eq!(wire(&u[0])["sessionUpdate"], "agent_message_chunk");
-        assert_eq!(wire(&u[0])["content"], json!({"type": "text", "text": "Hel"}));
+        assert_eq!(
+            wire(&u[0])["content"],
+            json!({"type": "text", "text": "Hel"})
+        );
         assert_eq!(wire(&u[0])["_meta"]["tandem"]["itemId"], "item_0");
         let done = m.map(&ev(EventMsg::ItemCompleted {
             item: ThreadItem {

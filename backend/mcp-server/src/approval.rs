@@ -106,7 +106,9 @@ pub(crate) fn message(request: &ApprovalRequest) -> String {
             }
             t
         }
-        ApprovalKind::McpTool => format!("Allow Tandem to call the MCP tool `{}`?", subject(request)),
+        ApprovalKind::McpTool => {
+            format!("Allow Tandem to call the MCP tool `{}`?", subject(request))
+        }
         ApprovalKind::Network => format!(
             "Allow Tandem to run `{}` in `{cwd}` with network access?",
             subject(request)
@@ -147,9 +149,14 @@ pub(crate) fn schema() -> ElicitationSchema {
         "required": ["decision"]
     });
     match schema {
-        Value::Object(map) => ElicitationSchema::from_json_schema(map)
-            .unwrap_or_else(|_| ElicitationSchema::builder().required_string("decision").build_unchecked()),
-        _ => ElicitationSchema::builder().required_string("decision").build_unchecked(),
+        Value::Object(map) => ElicitationSchema::from_json_schema(map).unwrap_or_else(|_| {
+            ElicitationSchema::builder()
+                .required_string("decision")
+                .build_unchecked()
+        }),
+        _ => ElicitationSchema::builder()
+            .required_string("decision")
+            .build_unchecked(),
     }
 }
 
@@ -175,11 +182,13 @@ pub(crate) fn request_params(thread_id: &str, request: &ApprovalRequest) -> Elic
     if !request.changes.is_empty() {
         put(
             "changes",
-            json!(request
-                .changes
-                .iter()
-                .map(|c| json!({"path": c.path, "kind": c.kind, "unifiedDiff": c.unified_diff}))
-                .collect::<Vec<_>>()),
+            json!(
+                request
+                    .changes
+                    .iter()
+                    .map(|c| json!({"path": c.path, "kind": c.kind, "unifiedDiff": c.unified_diff}))
+                    .collect::<Vec<_>>()
+            ),
         );
     }
     ElicitRequestParams::FormElicitationParams {
@@ -255,7 +264,10 @@ mod tests {
         }))
         .unwrap();
         let m = message(&req);
-        assert!(m.starts_with("Allow Tandem to write these files in `/w`?"), "{m}");
+        assert!(
+            m.starts_with("Allow Tandem to write these files in `/w`?"),
+            "{m}"
+        );
         assert!(m.contains("add a.txt\n+hi"), "{m}");
         assert_eq!(subject(&req), "a.txt");
     }
@@ -278,12 +290,18 @@ mod tests {
     fn replies_map_and_fail_closed() {
         use ElicitationAction::*;
         let ok = |a, c| decision_from_reply(&reply(a, c));
-        assert_eq!(ok(Accept, Some(json!({"decision": "allow_once"}))), Ok(ReviewDecision::AllowOnce));
+        assert_eq!(
+            ok(Accept, Some(json!({"decision": "allow_once"}))),
+            Ok(ReviewDecision::AllowOnce)
+        );
         assert_eq!(
             ok(Accept, Some(json!({"decision": "allow_session"}))),
             Ok(ReviewDecision::AllowSession)
         );
-        assert_eq!(ok(Accept, Some(json!({"decision": "approved"}))), Ok(ReviewDecision::AllowOnce));
+        assert_eq!(
+            ok(Accept, Some(json!({"decision": "approved"}))),
+            Ok(ReviewDecision::AllowOnce)
+        );
         assert_eq!(ok(Cancel, None), Ok(ReviewDecision::Cancel));
         assert!(ok(Decline, None).is_err());
         assert!(ok(Accept, Some(json!({"decision": "deny"}))).is_err());

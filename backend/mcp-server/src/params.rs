@@ -79,8 +79,8 @@ impl StartParams {
                     .unwrap_or_else(|| server_cwd.to_path_buf())
                     .join(dir)
             };
-            let dir = std::fs::canonicalize(&dir)
-                .map_err(|e| format!("cwd {}: {e}", dir.display()))?;
+            let dir =
+                std::fs::canonicalize(&dir).map_err(|e| format!("cwd {}: {e}", dir.display()))?;
             if !dir.is_dir() {
                 return Err(format!("cwd {} is not a directory", dir.display()));
             }
@@ -231,8 +231,8 @@ mod tests {
         let err = parse::<StartParams>(TOOL_START, args(json!({"prompt": "x", "sandbx": "r"})))
             .unwrap_err();
         assert!(err.contains("sandbx"), "{err}");
-        let err = parse::<StartParams>(TOOL_START, args(json!({"sandbox": "read-only"})))
-            .unwrap_err();
+        let err =
+            parse::<StartParams>(TOOL_START, args(json!({"sandbox": "read-only"}))).unwrap_err();
         assert!(err.contains("prompt"), "{err}");
     }
 
@@ -256,8 +256,10 @@ mod tests {
         };
         let p: StartParams = parse(
             TOOL_START,
-            args(json!({"prompt": "x", "cwd": ".", "sandbox": "workspace-write",
-                        "config": {"model_reasoning_effort": "high", "a.b": [1, 2.5, true]}})),
+            args(
+                json!({"prompt": "x", "cwd": ".", "sandbox": "workspace-write",
+                        "config": {"model_reasoning_effort": "high", "a.b": [1, 2.5, true]}}),
+            ),
         )
         .unwrap();
         let o = p.overrides(&defaults, dir.path()).unwrap();

@@ -9,11 +9,14 @@
 //!
 //! Deltas are not sent: they would flood a channel that clients mostly log. Failures to send
 //! are ignored; a client that went away cannot be told.
-#![allow(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577); clients still use it")]
+#![allow(
+    deprecated,
+    reason = "rmcp marks MCP logging deprecated (SEP-2577); clients still use it"
+)]
 
 use crate::approval::{shell_words, subject};
-use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam};
 use rmcp::model::ProgressToken;
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, ProgressNotificationParam};
 use rmcp::{Peer, RoleServer};
 use serde_json::json;
 use std::sync::Arc;
@@ -115,7 +118,11 @@ impl Reporter {
 }
 
 fn first_line(text: &str, max: usize) -> String {
-    let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let line = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     if line.chars().count() > max {
         format!("{}…", line.chars().take(max).collect::<String>())
     } else {
@@ -138,7 +145,11 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
             ItemDetails::CommandExecution { command, .. } => format!("running `{command}`"),
             ItemDetails::FileChange { changes, .. } => format!(
                 "editing {}",
-                changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ")
+                changes
+                    .iter()
+                    .map(|c| c.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             ItemDetails::McpToolCall { server, tool, .. } => format!("calling {server}/{tool}"),
             _ => return None,
@@ -163,7 +174,11 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
                     ItemStatus::Declined => "not allowed to edit",
                     _ => "failed to edit",
                 },
-                changes.iter().map(|c| c.path.as_str()).collect::<Vec<_>>().join(", ")
+                changes
+                    .iter()
+                    .map(|c| c.path.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             ItemDetails::McpToolCall {
                 server,
@@ -182,7 +197,9 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         },
         EventMsg::PlanUpdated { plan, .. } => format!(
             "plan: {}/{} done",
-            plan.iter().filter(|s| s.status == StepStatus::Completed).count(),
+            plan.iter()
+                .filter(|s| s.status == StepStatus::Completed)
+                .count(),
             plan.len()
         ),
         EventMsg::ApprovalRequest(request) => format!(
@@ -195,7 +212,9 @@ pub(crate) fn describe(event: &Event) -> Option<String> {
         EventMsg::ContextCompacted { .. } => "compacted the conversation".into(),
         EventMsg::Warning { message } => format!("warning: {}", first_line(message, 200)),
         EventMsg::TurnCompleted { .. } => "turn completed".into(),
-        EventMsg::TurnFailed { error } => format!("turn failed: {}", first_line(&error.message, 200)),
+        EventMsg::TurnFailed { error } => {
+            format!("turn failed: {}", first_line(&error.message, 200))
+        }
         EventMsg::TurnAborted { reason } => format!("turn interrupted: {reason}"),
         _ => return None,
     })
@@ -231,15 +250,21 @@ mod tests {
             },
         };
         assert_eq!(
-            describe(&ev(EventMsg::ItemStarted { item: item(ItemStatus::InProgress, None) })),
+            describe(&ev(EventMsg::ItemStarted {
+                item: item(ItemStatus::InProgress, None)
+            })),
             Some("running `ls -a`".into())
         );
         assert_eq!(
-            describe(&ev(EventMsg::ItemCompleted { item: item(ItemStatus::Completed, Some(0)) })),
+            describe(&ev(EventMsg::ItemCompleted {
+                item: item(ItemStatus::Completed, Some(0))
+            })),
             Some("`ls -a` exited with 0".into())
         );
         assert_eq!(
-            describe(&ev(EventMsg::ItemCompleted { item: item(ItemStatus::Declined, None) })),
+            describe(&ev(EventMsg::ItemCompleted {
+                item: item(ItemStatus::Declined, None)
+            })),
             Some("`ls -a` was not allowed".into())
         );
     }

@@ -3,7 +3,10 @@
 //! The server negotiates protocol versions up to 2025-11-25, the last one in which a server
 //! may send requests (elicitation) to its client in the middle of a tool call; newer clients
 //! fall back to it, so approvals keep working.
-#![allow(deprecated, reason = "rmcp marks MCP logging deprecated (SEP-2577); clients still use it")]
+#![allow(
+    deprecated,
+    reason = "rmcp marks MCP logging deprecated (SEP-2577); clients still use it"
+)]
 
 use crate::UnattendedApprovals;
 use crate::approval::{self, Denial};
@@ -297,7 +300,9 @@ impl ServerHandler for TandemServer {
             },
             other => {
                 return Err(ErrorData::invalid_params(
-                    format!("unknown tool `{other}`; this server has `{TOOL_START}` and `{TOOL_REPLY}`"),
+                    format!(
+                        "unknown tool `{other}`; this server has `{TOOL_START}` and `{TOOL_REPLY}`"
+                    ),
                     None,
                 ));
             }

@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tandem_core::{Kernel, KernelError, KernelOptions, OpSender, SandboxHelper, SessionStore};
+use tandem_protocol::ReviewDecision;
 use tandem_protocol::events::{ApprovalRequest, Event, EventMsg};
 use tandem_protocol::ops::{Op, UserInput};
-use tandem_protocol::ReviewDecision;
 use tokio_util::sync::CancellationToken;
 
 /// How a turn ended.

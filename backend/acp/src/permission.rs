@@ -78,27 +78,30 @@ pub(crate) fn request(
                 );
         }
         _ => {
-            let command = approval
-                .command
-                .as_ref()
-                .map(|argv| argv.join(" "))
-                .unwrap_or_else(|| kind_name(approval.kind).to_string());
+            let title = match (&approval.mcp_call, &approval.command) {
+                (Some(call), _) => format!("{}/{}", call.server, call.tool),
+                (None, Some(argv)) => argv.join(" "),
+                (None, None) => kind_name(approval.kind).to_string(),
+            };
             fields = fields
                 .kind(match approval.kind {
-                    ApprovalKind::McpTool => ToolKind::Fetch,
+                    ApprovalKind::McpTool => ToolKind::Other,
                     _ => ToolKind::Execute,
                 })
-                .title(command);
+                .title(title);
             if let Some(reason) = &approval.reason {
                 fields = fields.content(vec![ToolCallContent::from(text(reason.clone()))]);
             }
         }
     }
-    fields = fields.raw_input(json!({
-        "command": approval.command,
-        "cwd": approval.cwd,
-        "reason": approval.reason,
-    }));
+    fields = fields.raw_input(match &approval.mcp_call {
+        Some(call) => {
+            json!({"server": call.server, "tool": call.tool, "arguments": call.arguments})
+        }
+        None => {
+            json!({"command": approval.command, "cwd": approval.cwd, "reason": approval.reason})
+        }
+    });
     let tool_call =
         ToolCallUpdate::new(approval.item_id.clone(), fields).meta(tandem_meta(json!({
             "itemId": approval.item_id,
@@ -168,6 +171,20 @@ mod tests {
             .map(|o| o["kind"].as_str().unwrap())
             .collect();
         assert_eq!(kinds, ["allow_once", "allow_always", "reject_once"]);
+    }
+
+    #[test]
+    fn mcp_tools_ask_with_the_server_and_the_tool() {
+        let approval: ApprovalRequest = serde_json::from_value(json!({
+            "id": "approval_2", "item_id": "item_5", "kind": "mcp_tool",
+            "mcp_call": {"server": "docs", "tool": "search", "arguments": {"q": "x"}}
+        }))
+        .unwrap();
+        let v = serde_json::to_value(request(&SessionId::new("s"), Path::new("/w"), &approval))
+            .unwrap();
+        assert_eq!(v["toolCall"]["title"], "docs/search");
+        assert_eq!(v["toolCall"]["kind"], "other");
+        assert_eq!(v["toolCall"]["rawInput"]["arguments"]["q"], "x");
     }
 
     #[test]

@@ -82,7 +82,7 @@ fn replay_item(mapper: &mut UpdateMapper, cwd: &Path, item: ThreadItem) -> Vec<S
         )),
         ItemDetails::McpToolCall { server, tool, .. } => Some(announce(
             format!("{server}/{tool}"),
-            agent_client_protocol::schema::ToolKind::Fetch,
+            agent_client_protocol::schema::ToolKind::Other,
         )),
         ItemDetails::FileChange { changes, status } => {
             // Diffs need the text before and after, which the record does not keep.

@@ -6,7 +6,7 @@
 //! | `reasoning_delta` (or a whole `reasoning` item) | `agent_thought_chunk` |
 //! | `command_execution` started / completed | `tool_call` (kind `execute`) / `tool_call_update` with the output |
 //! | `file_change` started / completed | `tool_call` (kind `edit`, locations) / `tool_call_update` with `diff` content |
-//! | `mcp_tool_call` | `tool_call` (kind `fetch`) / `tool_call_update` |
+//! | `mcp_tool_call` | `tool_call` (kind `other`, title `server/tool`) / `tool_call_update` |
 //! | `plan_updated`, `todo_list` | `plan` (the whole list every time) |
 //!
 //! Tool call ids are our item ids, so a permission request and its tool call line up.
@@ -115,7 +115,7 @@ impl UpdateMapper {
                 arguments,
                 ..
             } => ToolCall::new(item.id.clone(), format!("{server}/{tool}"))
-                .kind(ToolKind::Fetch)
+                .kind(ToolKind::Other)
                 .raw_input(arguments.clone()),
             _ => return None,
         };

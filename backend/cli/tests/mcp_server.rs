@@ -302,6 +302,46 @@ fn tandem_reply_resumes_a_recorded_session_in_a_new_server() {
     );
 }
 
+#[test]
+fn a_cancelled_call_interrupts_the_turn_and_the_thread_goes_on() {
+    let scenario = [
+        call("shell", json!({"command": ["sleep", "60"]})),
+        say("Still here."),
+    ]
+    .concat();
+    let env = TestEnv::new(&scenario, "responses");
+    let started = std::time::Instant::now();
+    let report = python_client(
+        &env,
+        &["mcp-server"],
+        Value::Null,
+        json!([
+            {"tool": "tandem", "arguments": {"prompt": "wait a minute"}, "timeout": 4},
+            {"tool": "tandem-reply", "arguments": {"threadId": "$thread", "prompt": "are you there?"}}
+        ]),
+    );
+    assert!(report["calls"][0]["error"].is_string(), "{report:#}");
+    let progress: Vec<&str> = report["calls"][0]["progress"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["message"].as_str())
+        .collect();
+    assert!(progress.contains(&"running `sleep 60`"), "{progress:?}");
+    let second = &report["calls"][1]["result"];
+    assert_eq!(
+        second["structuredContent"]["content"], "Still here.",
+        "{report:#}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(45),
+        "the interrupted command was not killed"
+    );
+    // The model saw the command closed, then the new prompt.
+    let body = env.requests()[1].to_string();
+    assert!(body.contains("are you there?"), "{body}");
+}
+
 fn inspector(env: &TestEnv, args: &[&str]) -> Value {
     let bin = peer(".ci/node/node_modules/.bin/mcp-inspector");
     let home = format!("TANDEM_HOME={}", env.home.path().display());

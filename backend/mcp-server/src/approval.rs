@@ -53,8 +53,11 @@ fn kind_name(kind: ApprovalKind) -> &'static str {
     }
 }
 
-/// What the approval is about, in one line: the command, or the files of a patch.
+/// What the approval is about, in one line: the command, the MCP tool, or the files of a patch.
 pub(crate) fn subject(request: &ApprovalRequest) -> String {
+    if let Some(call) = &request.mcp_call {
+        return format!("{}/{}", call.server, call.tool);
+    }
     match &request.command {
         Some(argv) if !argv.is_empty() => shell_words(argv),
         _ if !request.changes.is_empty() => request
@@ -107,7 +110,16 @@ pub(crate) fn message(request: &ApprovalRequest) -> String {
             t
         }
         ApprovalKind::McpTool => {
-            format!("Allow Tandem to call the MCP tool `{}`?", subject(request))
+            let mut t = format!("Allow Tandem to call the MCP tool `{}`?", subject(request));
+            if let Some(call) = &request.mcp_call {
+                let args = call.arguments.to_string();
+                let cut = floor_char_boundary(&args, 500);
+                t.push_str(&format!("\n\nArguments: {}", &args[..cut]));
+                if cut < args.len() {
+                    t.push('…');
+                }
+            }
+            t
         }
         ApprovalKind::Network => format!(
             "Allow Tandem to run `{}` in `{cwd}` with network access?",
@@ -178,6 +190,12 @@ pub(crate) fn request_params(thread_id: &str, request: &ApprovalRequest) -> Elic
     }
     if let Some(reason) = &request.reason {
         put("reason", json!(reason));
+    }
+    if let Some(call) = &request.mcp_call {
+        put(
+            "mcpCall",
+            json!({"server": call.server, "tool": call.tool, "arguments": call.arguments}),
+        );
     }
     if !request.changes.is_empty() {
         put(
@@ -270,6 +288,21 @@ mod tests {
         );
         assert!(m.contains("add a.txt\n+hi"), "{m}");
         assert_eq!(subject(&req), "a.txt");
+    }
+
+    #[test]
+    fn mcp_tool_questions_name_the_server_and_the_tool() {
+        let req: ApprovalRequest = serde_json::from_value(json!({
+            "id": "approval_2", "item_id": "item_5", "kind": "mcp_tool",
+            "mcp_call": {"server": "docs", "tool": "search", "arguments": {"q": "x"}}
+        }))
+        .unwrap();
+        assert_eq!(
+            message(&req),
+            "Allow Tandem to call the MCP tool `docs/search`?\n\nArguments: {\"q\":\"x\"}"
+        );
+        let v = serde_json::to_value(request_params("t", &req)).unwrap();
+        assert_eq!(v["_meta"]["tandem/mcpCall"]["tool"], "search");
     }
 
     #[test]

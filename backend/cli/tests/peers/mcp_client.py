@@ -9,7 +9,10 @@
 #    "calls": [{"tool": "tandem", "arguments": {...}},
 #              {"tool": "tandem-reply", "arguments": {"threadId": "$thread", "prompt": "..."}}]}
 #
-# "$thread" is replaced by the threadId of the previous call's result. With "elicitation": null
+# A call may carry "timeout": SECONDS; the SDK then abandons it after that long and sends
+# `notifications/cancelled`, and the report records the error.
+# "$thread" is replaced by the threadId of the previous call's result (or, when that call was
+# abandoned, the thread its logging messages named). With "elicitation": null
 # the client declares no elicitation capability. The script prints one JSON report on stdout
 # (server info, tools, every call's result and progress, elicitations seen, log messages); the
 # Rust test asserts on it.
@@ -60,9 +63,18 @@ async def main(plan):
                 async def on_progress(value, total, message, progress=progress):
                     progress.append({"progress": value, "message": message})
 
-                result = await session.call_tool(
-                    call["tool"], arguments, read_timeout_seconds=120, progress_callback=on_progress
-                )
+                try:
+                    result = await session.call_tool(
+                        call["tool"],
+                        arguments,
+                        read_timeout_seconds=call.get("timeout", 120),
+                        progress_callback=on_progress,
+                    )
+                except Exception as e:  # the SDK raises when it abandons a call
+                    report["calls"].append({"error": repr(e), "progress": progress})
+                    named = [log["data"]["threadId"] for log in report["logs"] if "threadId" in log.get("data", {})]
+                    thread = named[-1] if named else thread
+                    continue
                 dumped = result.model_dump(mode="json", by_alias=True, exclude_none=True)
                 report["calls"].append({"result": dumped, "progress": progress})
                 if result.structured_content and "threadId" in result.structured_content:

@@ -74,10 +74,12 @@ export function paint(doc: vscode.TextDocument, hunks: ShownHunk[]): Painted {
       const role: Role = h.hunk.state === "conflicted" ? "conflicted" : applied ? "added" : "removed";
       out[role].push({ range, hoverMessage: hover });
     }
-    // Ghost line i sits after buffer line i; extra ghost lines join the last one.
+    // Ghost line i sits after buffer line i; extra ghost lines join the last one. Text
+    // inserted between two lines shows after the line above it.
     const byLine = new Map<number, string[]>();
+    const anchor = count === 0 && first > 0 && h.hunk.range.start.character === 0 ? first - 1 : first;
     ghost.forEach((text, i) => {
-      const line = Math.min(first + Math.min(i, Math.max(count - 1, 0)), maxLine);
+      const line = Math.min(anchor + Math.min(i, Math.max(count - 1, 0)), maxLine);
       byLine.set(line, [...(byLine.get(line) ?? []), text.trim()]);
     });
     const role: Role = applied ? "ghostRemoved" : "ghostAdded";

@@ -116,7 +116,7 @@ describe("Tandem in VS Code", function () {
     const ghosts = painted.ghostAdded.map((d) => [d.range.start.line, d.renderOptions?.after?.contentText]);
     assert.deepEqual(ghosts, [
       [4, "+ return a + b"],
-      [8, '+ """Multiply a by b."""'],
+      [7, '+ """Multiply a by b."""'],
     ]);
     const lenses = await waitFor("four CodeLens", async () => {
       const l = await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", calcUri());
@@ -156,7 +156,7 @@ describe("Tandem in VS Code", function () {
     const editor = await calcEditor();
     await editor.edit((b) => b.insert(new vscode.Position(0, 0), "# edited by the test\n# twice\n"));
     await waitFor("the hunk to move down two lines", () => ext.review.hunks(calcUri())[0]?.hunk.range.start.line === 10);
-    await waitFor("the ghost text to follow", () => ext.decorations.painted.get(calcUri().toString())?.ghostAdded[0]?.range.start.line === 10);
+    await waitFor("the ghost text to follow", () => ext.decorations.painted.get(calcUri().toString())?.ghostAdded[0]?.range.start.line === 9);
     const lenses = await waitFor("the CodeLens to follow", async () => {
       const l = await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", calcUri());
       return l?.length === 2 && l.every((x) => x.range.start.line === 10) ? l : undefined;

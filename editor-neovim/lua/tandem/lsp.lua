@@ -103,6 +103,10 @@ function M.capabilities()
   caps.general = caps.general or {}
   -- UTF-8 first: the backend then counts bytes, as Neovim does.
   caps.general.positionEncodings = { 'utf-8', 'utf-16' }
+  -- Versioned edits: our applyEdit handler refuses one made against an older buffer.
+  caps.workspace = caps.workspace or {}
+  caps.workspace.workspaceEdit = caps.workspace.workspaceEdit or {}
+  caps.workspace.workspaceEdit.documentChanges = true
   caps.experimental = caps.experimental or {}
   caps.experimental.tandem = {
     protocolVersion = M.PROTOCOL_VERSION,
@@ -123,6 +127,9 @@ local function handlers()
     end,
     ['tandem/approval/request'] = function(_, params, ctx)
       return require('tandem.approvals').on_request(ctx.client_id, params)
+    end,
+    ['workspace/applyEdit'] = function(err, params, ctx)
+      return require('tandem.edit').handler(err, params, ctx)
     end,
   }
 end

@@ -19,67 +19,91 @@ local function frame(msg)
   return string.format('Content-Length: %d\r\n\r\n%s', #body, body)
 end
 
---- Starts a throwaway backend, sends `initialize` then `shutdown`/`exit`, and returns the
---- InitializeResult (or nil and why).
+--- The JSON-RPC messages in `out` (LSP framing).
+local function messages(out)
+  local found = {}
+  local pos = 1
+  while true do
+    local s, e, len = out:find('Content%-Length: (%d+)\r\n\r\n', pos)
+    if not s or #out < e + tonumber(len) then
+      break
+    end
+    local ok, msg = pcall(vim.json.decode, out:sub(e + 1, e + tonumber(len)))
+    if ok and type(msg) == 'table' then
+      table.insert(found, msg)
+    end
+    pos = e + tonumber(len) + 1
+  end
+  return found
+end
+
+--- Starts a throwaway backend, sends `initialize`, reads the answer, then `shutdown` and
+--- `exit`. Returns the InitializeResult (or nil and why).
 ---@param cmd string[]
 ---@param cwd string
 ---@return table? result
 ---@return string? problem
 function M.handshake(cmd, cwd)
-  local caps = require('tandem.lsp').capabilities()
-  local input = table.concat({
-    frame({
-      jsonrpc = '2.0',
-      id = 1,
-      method = 'initialize',
-      params = {
-        processId = vim.NIL,
-        rootUri = vim.uri_from_fname(cwd),
-        capabilities = caps,
-      },
-    }),
-    frame({ jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() }),
-    frame({ jsonrpc = '2.0', id = 2, method = 'shutdown' }),
-    frame({ jsonrpc = '2.0', method = 'exit' }),
-  })
   local config = require('tandem.config')
+  local out, err = '', ''
   local ok, obj = pcall(vim.system, cmd, {
-    text = true,
-    stdin = input,
+    stdin = true,
     cwd = cwd,
     env = next(config.options.cmd_env) and config.options.cmd_env or nil,
+    stdout = function(_, data)
+      out = out .. (data or '')
+    end,
+    stderr = function(_, data)
+      err = err .. (data or '')
+    end,
   })
   if not ok then
     return nil, tostring(obj)
   end
-  local res = obj:wait(10000)
-  if res.signal == 9 or res.code == 124 then
-    return nil, 'no answer within 10 s'
-  end
-  local out = res.stdout or ''
-  local pos = 1
-  while true do
-    local s, e, len = out:find('Content%-Length: (%d+)\r\n\r\n', pos)
-    if not s then
-      break
-    end
-    local body = out:sub(e + 1, e + tonumber(len))
-    pos = e + tonumber(len) + 1
-    local dok, msg = pcall(vim.json.decode, body)
-    if dok and type(msg) == 'table' and msg.id == 1 then
-      if msg.error then
-        return nil, 'initialize failed: ' .. vim.inspect(msg.error)
+  local function answer(id)
+    for _, msg in ipairs(messages(out)) do
+      if msg.id == id then
+        return msg
       end
-      return msg.result, nil
     end
   end
-  local err = vim.trim(res.stderr or '')
-  return nil,
-    string.format(
-      'no initialize answer (exit code %s)%s',
-      tostring(res.code),
-      err ~= '' and (': ' .. err:sub(1, 400)) or ''
-    )
+  obj:write(frame({
+    jsonrpc = '2.0',
+    id = 1,
+    method = 'initialize',
+    params = {
+      processId = vim.NIL,
+      rootUri = vim.uri_from_fname(cwd),
+      capabilities = require('tandem.lsp').capabilities(),
+    },
+  }))
+  vim.wait(10000, function()
+    return answer(1) ~= nil or obj:is_closing()
+  end, 20)
+  local reply = answer(1)
+  if reply then
+    obj:write(frame({ jsonrpc = '2.0', method = 'initialized', params = vim.empty_dict() }))
+    obj:write(frame({ jsonrpc = '2.0', id = 2, method = 'shutdown' }))
+    vim.wait(3000, function()
+      return answer(2) ~= nil or obj:is_closing()
+    end, 20)
+    obj:write(frame({ jsonrpc = '2.0', method = 'exit' }))
+  end
+  pcall(obj.write, obj, nil)
+  local res = obj:wait(3000)
+  if not reply then
+    err = vim.trim(err)
+    return nil,
+      string.format(
+        'no answer to initialize (exit code %s)%s',
+        tostring(res.code),
+        err ~= '' and (': ' .. err:sub(1, 400)) or ''
+      )
+  end
+  if reply.error then
+    return nil, 'initialize failed: ' .. vim.inspect(reply.error)
+  end
+  return reply.result, nil
 end
 
 local function check_neovim()

@@ -356,7 +356,7 @@ end
 function H.backend_pid()
   for _, pid in ipairs(vim.api.nvim_get_proc_children(vim.fn.getpid())) do
     local info = vim.api.nvim_get_proc(pid)
-    if info and info.name and info.name:find('tandem', 1, true) then
+    if info and info.name == 'tandem' then
       return pid
     end
   end

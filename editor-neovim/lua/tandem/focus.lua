@@ -228,8 +228,9 @@ local exclusion_text = {
 
 --- The preview as lines, for a scratch buffer.
 ---@param result table ContextPreviewResult
+---@param root string? paths are shown relative to it
 ---@return string[]
-function M.preview_lines(result)
+function M.preview_lines(result, root)
   local lines = {}
   if not result.enabled then
     table.insert(lines, 'Auto Context is off: nothing is attached to the next turn.')
@@ -247,7 +248,7 @@ function M.preview_lines(result)
     )
   )
   for _, item in ipairs(result.items) do
-    local where = util.short_path(util.uri_to_fname(item.uri))
+    local where = util.rel_path(util.uri_to_fname(item.uri), root)
     if item.range then
       where =
         string.format('%s:%d-%d', where, item.range.start.line + 1, item.range['end'].line + 1)
@@ -275,7 +276,7 @@ function M.preview_lines(result)
       end
       table.insert(
         lines,
-        string.format('- %s: %s', util.short_path(util.uri_to_fname(ex.uri)), why)
+        string.format('- %s: %s', util.rel_path(util.uri_to_fname(ex.uri), root), why)
       )
     end
   end
@@ -283,9 +284,11 @@ function M.preview_lines(result)
 end
 
 --- Shows exactly what the next turn would carry (`tandem/context/preview`) in a scratch buffer.
-function M.preview()
+---@param opts {range: {line1: integer, line2: integer}?}? a line range to preview as the selection
+function M.preview(opts)
   -- The preview must describe the focus as it is now, not as it was 150 ms ago.
-  M.send_now({ force = true })
+  M.send_now({ force = true, range = opts and opts.range })
+  local root = lsp.current_root()
   lsp.request('tandem/context/preview', vim.empty_dict(), function(err, result)
     if err then
       util.notify('no context preview: ' .. util.error_message(err), vim.log.levels.WARN)
@@ -299,13 +302,16 @@ function M.preview()
       vim.bo[buf].filetype = 'markdown'
     end
     vim.bo[buf].modifiable = true
-    vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.preview_lines(result))
+    vim.api.nvim_buf_set_lines(buf, 0, -1, false, M.preview_lines(result, root))
     vim.bo[buf].modifiable = false
     if vim.fn.bufwinid(buf) == -1 then
+      -- Show it without taking the cursor away from the code it describes.
+      local prev = vim.api.nvim_get_current_win()
       vim.cmd('botright split')
       vim.api.nvim_win_set_buf(0, buf)
+      vim.api.nvim_set_current_win(prev)
     end
-  end)
+  end, { root = root })
 end
 
 return M

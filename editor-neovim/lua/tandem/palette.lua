@@ -126,8 +126,8 @@ M.actions = {
   },
   {
     name = 'context',
-    desc = 'Show the Auto Context preview (or: on, off, toggle)',
-    run = function(args)
+    desc = 'Show the Auto Context preview (a range previews it as the selection; or: on, off, toggle)',
+    run = function(args, cmd)
       local focus = require('tandem.focus')
       local config = require('tandem.config')
       if args == 'on' then
@@ -137,7 +137,7 @@ M.actions = {
       elseif args == 'toggle' then
         focus.set_enabled(not config.options.context.enabled)
       else
-        focus.preview()
+        focus.preview({ range = range_of(cmd) })
       end
     end,
     complete = function()

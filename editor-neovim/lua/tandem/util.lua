@@ -195,6 +195,17 @@ function M.short_path(path)
   return vim.fn.fnamemodify(path, ':~:.')
 end
 
+--- A path relative to a workspace root when inside it, else a short path.
+---@param path string
+---@param root string?
+---@return string
+function M.rel_path(path, root)
+  if root and M.is_inside(path, root) and path ~= root then
+    return path:sub(#root:gsub('/+$', '') + 2)
+  end
+  return M.short_path(path)
+end
+
 --- Splits text into lines; a final newline does not make an extra empty line.
 ---@param text string
 ---@return string[]

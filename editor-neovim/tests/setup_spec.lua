@@ -100,3 +100,31 @@ test(':Tandem with no argument offers every action through vim.ui.select', funct
   H.contains(shown, 'accept_file')
   H.contains(shown, 'New task')
 end)
+
+test('doc/tandem.txt documents every option (scripts/gen_doc.lua) and has valid tags', function()
+  local gen = dofile(H.plugin_dir .. '/scripts/gen_doc.lua')
+  local generated, current = gen.generate()
+  H.eq(
+    table.concat(generated, '\n'),
+    table.concat(current, '\n'),
+    'doc/tandem.txt is out of date: run nvim --headless --clean -l editor-neovim/scripts/gen_doc.lua'
+  )
+  -- :helptags fails on duplicate tags; build them in a copy of doc/.
+  local dir = vim.fn.tempname()
+  vim.fn.mkdir(dir, 'p')
+  vim.fn.writefile(vim.fn.readfile(gen.doc_path), dir .. '/tandem.txt')
+  vim.cmd('helptags ' .. vim.fn.fnameescape(dir))
+  local tags = vim.fn.readfile(dir .. '/tags')
+  H.ok(#tags > 50, 'tags were generated')
+  -- Every |link| in the file points at a tag of the file or of Neovim's own help.
+  local known = {}
+  for _, line in ipairs(tags) do
+    known[line:match('^[^\t]+')] = true
+  end
+  local text = table.concat(vim.fn.readfile(gen.doc_path), '\n')
+  for link in text:gmatch('|([%w%.%-_:()]+)|') do
+    if link:find('tandem', 1, true) and not link:find('^:') then
+      H.ok(known[link], 'the link |' .. link .. '| has a tag')
+    end
+  end
+end)

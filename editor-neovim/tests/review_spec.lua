@@ -75,10 +75,7 @@ test('pending hunks are drawn with extmarks at their lines', function()
     hint = hint or (d.virt_text and d.virt_text[1][1])
   end
   H.eq('TandemDelete', hl)
-  H.eq(
-    '    return a + b',
-    vim.trim(virt[1][1][1]) == 'return a + b' and '    return a + b' or virt[1][1][1]
-  )
+  H.eq('    return a + b', (virt[1][1][1]:gsub('%s+$', '')))
   H.eq('TandemAdd', virt[1][1][2])
   H.eq('~ ', sign)
   H.contains(hint, 'c1/h1: <leader>ay accept  <leader>ar reject')
@@ -241,3 +238,56 @@ test('the side-by-side diff shows the proposed text, and :w in it accepts the fi
   end, 'no hunk left')
   task_done()
 end)
+
+test(
+  'apply-then-review: the written lines are highlighted, the removed ones virtual; reject reverts',
+  function()
+    local env = H.env('two-hunks.toml')
+    H.setup(
+      env,
+      { task = { approval_policy = 'never', sandbox_mode = 'workspace-write', open = 'none' } }
+    )
+    local buf = H.open(env, 'calc.py')
+    vim.cmd('Tandem task change add and mul')
+    H.wait(function()
+      return require('tandem.review').count() == 2
+    end, 'two hunks to review after the write', 20000, H.diagnostics)
+    -- The change is already in the buffer and on disk.
+    H.wait(function()
+      return H.lines(buf)[5] == '    return a + b' and H.lines(buf)[9] == '    return a ** b'
+    end, 'the written text in the buffer', 10000, H.diagnostics)
+    H.contains(env.read('calc.py'), 'return a ** b')
+    H.eq({ { 'c1/h1', 4 }, { 'c1/h2', 8 } }, positions(buf))
+    local hl, virt, above
+    for _, m in ipairs(H.review_marks(buf)) do
+      if m[2] == 4 then
+        hl = hl or m[4].hl_group
+        if m[4].virt_lines then
+          virt, above = m[4].virt_lines, m[4].virt_lines_above
+        end
+      end
+    end
+    H.eq('TandemAdd', hl)
+    H.eq('TandemDelete', virt[1][1][2])
+    H.eq('    return a - b', (virt[1][1][1]:gsub('%s+$', '')))
+    H.eq(true, above, 'the removed line is shown above the added one')
+
+    vim.api.nvim_set_current_win(vim.fn.bufwinid(buf))
+    vim.api.nvim_win_set_cursor(0, { 9, 0 })
+    vim.cmd('Tandem reject')
+    H.wait(function()
+      return H.lines(buf)[9] == '    return a * b'
+    end, 'the rejected hunk reverted', 10000, H.diagnostics)
+    vim.api.nvim_win_set_cursor(0, { 5, 0 })
+    vim.cmd('Tandem accept')
+    H.wait(function()
+      return require('tandem.review').count() == 0
+    end, 'no hunk left', 10000, H.diagnostics)
+    local expected = vim.deepcopy(ORIGINAL)
+    expected[5] = '    return a + b'
+    H.eq(expected, H.lines(buf))
+    H.wait(function()
+      return env.read('calc.py') == table.concat(expected, '\n') .. '\n'
+    end, 'the disk to follow the reverted hunk')
+  end
+)

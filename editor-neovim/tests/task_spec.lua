@@ -95,3 +95,51 @@ test('the task buffer is redrawn in place, not rebuilt, as items stream', functi
   vim.cmd('Tandem tasks')
   H.ok(vim.fn.bufwinid(buf) ~= -1, ':Tandem tasks shows the stream')
 end)
+
+test('an answer appears in the buffer piece by piece while the task still runs', function()
+  local env = H.env('slow-stream.toml')
+  H.setup(env)
+  H.open(env, 'calc.py')
+  vim.cmd('Tandem task talk slowly')
+  local task = H.wait(function()
+    return H.task()
+  end, 'a task')
+  -- The model pauses mid-answer: the first part is already in the buffer, the rest is not.
+  H.wait(function()
+    local text = task.buf and table.concat(H.lines(task.buf), '\n') or ''
+    return text:find('First part', 1, true) and task.status == 'running'
+  end, 'the first part of the answer while the task runs', 10000, H.diagnostics)
+  H.ok(not table.concat(H.lines(task.buf), '\n'):find('second part', 1, true), 'not the rest yet')
+  H.contains(require('tandem').status(), 'running')
+  H.wait(function()
+    return task.status == 'completed'
+  end, 'the task to complete', 15000)
+  require('tandem.tasks').flush(task)
+  H.contains(H.lines(task.buf), 'First part of the answer. Then, after a pause, the second part.')
+end)
+
+test(':Tandem cancel interrupts the running task', function()
+  local env = H.env('slow-stream.toml')
+  H.setup(env, { task = { open = 'none' } })
+  H.open(env, 'calc.py')
+  vim.cmd('Tandem task talk slowly')
+  local task = H.wait(function()
+    local t = H.task()
+    return t and t.items and next(t.items) and t
+  end, 'the task to start answering', 10000, H.diagnostics)
+  vim.cmd('Tandem cancel')
+  H.wait_note('cancelled ' .. task.id, 'the cancel to be confirmed')
+  H.wait(
+    function()
+      return task.status == 'cancelled'
+    end,
+    'the task to end as cancelled',
+    10000,
+    function()
+      return task.status .. '\n' .. H.diagnostics()
+    end
+  )
+  H.contains(task.error, 'interrupted')
+  local buf = require('tandem.tasks').buffer(task)
+  H.contains(H.lines(buf), '-- cancelled: ')
+end)

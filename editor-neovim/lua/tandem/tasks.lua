@@ -390,6 +390,9 @@ end
 ---@return integer
 function M.buffer(task)
   if task.buf and vim.api.nvim_buf_is_valid(task.buf) then
+    if task.dirty then
+      flush(task)
+    end
     return task.buf
   end
   local buf = vim.api.nvim_create_buf(false, true)

@@ -5,13 +5,16 @@ import * as path from "node:path";
 
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const watch = process.argv.includes("--watch");
+// The packaged extension is minified and has no source map; builds for tests keep both readable.
+const production = process.argv.includes("--production");
 
 const common = {
   bundle: true,
   platform: "node",
   format: "cjs",
   target: "node20",
-  sourcemap: true,
+  sourcemap: !production,
+  minify: production,
   external: ["vscode"],
   logLevel: "warning",
 };

@@ -5,13 +5,14 @@ import * as path from "node:path";
 import Mocha from "mocha";
 
 export function run(): Promise<void> {
-  const mocha = new Mocha({ ui: "bdd", timeout: 60_000, color: false, reporter: "spec" });
+  // The tests build on each other (one session, as a person's), so the first failure ends the run.
+  const mocha = new Mocha({ ui: "bdd", timeout: 60_000, color: false, reporter: "spec", bail: true });
   for (const f of fs.readdirSync(__dirname)) if (f.endsWith(".test.js")) mocha.addFile(path.join(__dirname, f));
   const results: { title: string; state: "passed" | "failed"; error?: string }[] = [];
   const out = process.env.TANDEM_TEST_RESULTS;
   return new Promise((resolve, reject) => {
     const runner = mocha.run((failures) => {
-      if (out) fs.writeFileSync(out, JSON.stringify({ results }, null, 2));
+      if (out) fs.writeFileSync(out, JSON.stringify({ total: runner.total, results }, null, 2));
       if (failures > 0) reject(new Error(`${failures} test(s) failed`));
       else resolve();
     });

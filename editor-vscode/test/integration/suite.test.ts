@@ -83,6 +83,26 @@ describe("Tandem in VS Code", function () {
     await waitFor("the status bar token count", () => /\d+(\.\d)?k? tokens/.test(ext.status.context.text));
   });
 
+  it("forwards other servers' diagnostics, and previews Auto Context as a document", async () => {
+    // A diagnostic collection of this test stands for another language server.
+    const other = vscode.languages.createDiagnosticCollection("other-server");
+    other.set(calcUri(), [new vscode.Diagnostic(new vscode.Range(4, 4, 4, 16), "add() subtracts", vscode.DiagnosticSeverity.Error)]);
+    await waitFor("the diagnostic in Auto Context", async () => {
+      const p = await ext.backend.request("tandem/context/preview", {});
+      return p.items.some((i) => i.kind === "diagnostics" && i.text.includes("add() subtracts"));
+    });
+    await vscode.commands.executeCommand("tandem.showContext");
+    const doc = await waitFor("the preview document", () => vscode.workspace.textDocuments.find((d) => d.uri.scheme === "tandem-context"));
+    await waitFor("the preview to list the selection", () => doc.getText().startsWith("# Auto Context: on") && doc.getText().includes("return a - b"));
+    await vscode.commands.executeCommand("tandem.disableAutoContext");
+    await waitFor("the preview to say it is off", () => doc.getText().startsWith("# Auto Context: off"));
+    assert.equal((await ext.backend.request("tandem/context/preview", {})).enabled, false);
+    await vscode.commands.executeCommand("tandem.enableAutoContext");
+    await waitFor("the preview to say it is on", () => doc.getText().startsWith("# Auto Context: on"));
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    other.dispose();
+  });
+
   it("runs a task that proposes two hunks for review", async () => {
     await calcEditor();
     taskId = await vscode.commands.executeCommand<string>("tandem.newTask", "fix add() and document mul()");
@@ -207,6 +227,49 @@ describe("Tandem in VS Code", function () {
     assert.equal(cmd.exit_code, 0, cmd.aggregated_output);
     assert.match(cmd.aggregated_output, /Ran 2 tests/);
     assert.ok(ext.taskView.body().includes("The tests ran.") || ext.taskView.selected === second);
+  });
+
+  it("keeps several pending approvals from concurrent tasks, and answers each", async () => {
+    const a = await vscode.commands.executeCommand<string>("tandem.newTask", "first of two");
+    const b = await vscode.commands.executeCommand<string>("tandem.newTask", "second of two");
+    await waitFor("two approvals pending", () => ext.approvals.pending.size === 2);
+    await waitFor("the status bar to count them", () => ext.status.agent.text.includes("2 approvals"));
+    const [first, second] = [...ext.approvals.pending.values()];
+    assert.deepEqual(new Set([first.params.taskId, second.params.taskId]), new Set([a, b]));
+    assert.ok(ext.approvals.answer(first.key, "allow_once"));
+    assert.equal(ext.approvals.pending.size, 1, "the other one is still pending");
+    assert.ok(ext.approvals.answer(second.key, "deny"));
+    await waitFor("both tasks to complete", () => ext.tasks.tasks.get(a)?.status === "completed" && ext.tasks.tasks.get(b)?.status === "completed");
+    const outputs = [a, b].map((id) => {
+      const cmd = [...ext.tasks.tasks.get(id)!.items.values()].find((i) => i.type === "command_execution");
+      return cmd?.type === "command_execution" ? cmd.aggregated_output : "";
+    });
+    const allowed = first.params.taskId === a ? 0 : 1;
+    assert.match(outputs[allowed], /42/);
+  });
+
+  it("lets an unanswered approval time out as the server's setting says", async () => {
+    await vscode.workspace.getConfiguration("tandem").update("approvalTimeoutSeconds", 2, vscode.ConfigurationTarget.Global);
+    const id = await vscode.commands.executeCommand<string>("tandem.newTask", "ask and wait");
+    await waitFor("an approval request", () => ext.approvals.pending.size === 1);
+    await waitFor("the approval to be withdrawn", () => ext.approvals.pending.size === 0, 15_000);
+    await waitFor("the task to complete", () => ext.tasks.tasks.get(id)?.status === "completed");
+    assert.ok(ext.taskView.body().includes("Nobody answered") || [...ext.tasks.tasks.get(id)!.items.values()].some((i) => i.type === "agent_message" && i.text.includes("Nobody answered")));
+    await vscode.workspace.getConfiguration("tandem").update("approvalTimeoutSeconds", undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it("cancels a running task, then resumes it", async () => {
+    const id = await vscode.commands.executeCommand<string>("tandem.newTask", "answer slowly");
+    await waitFor("the turn to start", () => ext.tasks.tasks.get(id)?.status === "running" && ext.tasks.tasks.get(id)?.threadId);
+    await new Promise((r) => setTimeout(r, 500));
+    await vscode.commands.executeCommand("tandem.cancelTask", id);
+    await waitFor("the task to be cancelled", () => ext.tasks.tasks.get(id)?.status === "cancelled");
+    const threadId = ext.tasks.tasks.get(id)!.threadId!;
+    const resumed = await ext.tasks.resume(threadId, "go on");
+    assert.notEqual(resumed, id);
+    await waitFor("the resumed task to complete", () => ext.tasks.tasks.get(resumed)?.status === "completed");
+    const items = [...ext.tasks.tasks.get(resumed)!.items.values()];
+    assert.ok(items.some((i) => i.type === "agent_message" && i.text === "Resumed and done."));
   });
 
   it("sends a settings change to the running server", async () => {

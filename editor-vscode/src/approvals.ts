@@ -43,8 +43,9 @@ export class Approvals implements vscode.Disposable {
     const key = `${params.taskId}/${params.approvalId}`;
     return new Promise((resolve) => {
       // The server counts an approval unanswered after approvalTimeoutSeconds as a deny and
-      // tells the user so; past that deadline (plus a second) the question is moot here too.
-      const deadline = setTimeout(() => this.settle(key, "deny"), (config.read().approvalTimeoutSeconds + 1) * 1000);
+      // tells the user so; past that deadline (plus a margin for a slow server) the question
+      // is moot here too.
+      const deadline = setTimeout(() => this.settle(key, "deny"), (config.read().approvalTimeoutSeconds + 5) * 1000);
       const p: PendingApproval = {
         key,
         params,

@@ -252,8 +252,11 @@ describe("Tandem in VS Code", function () {
     await vscode.workspace.getConfiguration("tandem").update("approvalTimeoutSeconds", 2, vscode.ConfigurationTarget.Global);
     const id = await vscode.commands.executeCommand<string>("tandem.newTask", "ask and wait");
     await waitFor("an approval request", () => ext.approvals.pending.size === 1);
-    await waitFor("the approval to be withdrawn", () => ext.approvals.pending.size === 0, 15_000);
-    await waitFor("the task to complete", () => ext.tasks.tasks.get(id)?.status === "completed");
+    const asked = Date.now();
+    // The server denies at 2 s; this client would only give up at 2 + 5 s.
+    await waitFor("the server to deny it and the task to complete", () => ext.tasks.tasks.get(id)?.status === "completed", 4_500);
+    assert.ok(Date.now() - asked >= 1_500, "not before the timeout");
+    await waitFor("the approval to be withdrawn", () => ext.approvals.pending.size === 0, 1_000);
     assert.ok(ext.taskView.body().includes("Nobody answered") || [...ext.tasks.tasks.get(id)!.items.values()].some((i) => i.type === "agent_message" && i.text.includes("Nobody answered")));
     await vscode.workspace.getConfiguration("tandem").update("approvalTimeoutSeconds", undefined, vscode.ConfigurationTarget.Global);
   });
@@ -280,5 +283,37 @@ describe("Tandem in VS Code", function () {
     await cfg().update("autoContext.enabled", true, vscode.ConfigurationTarget.Global);
     await waitFor("Auto Context on again", async () => (await ext.backend.request("tandem/context/preview", {})).enabled);
     assert.equal(ext.backend.starts, 1, "the server was not restarted");
+  });
+
+  it("reviews an apply-then-review change: new lines highlighted, old ones as ghost text, reject reverts", async () => {
+    const cfg = () => vscode.workspace.getConfiguration("tandem");
+    await cfg().update("approvalPolicy", "on-request", vscode.ConfigurationTarget.Global);
+    await cfg().update("reviewModel", "applyThenReview", vscode.ConfigurationTarget.Global);
+    const editor = await calcEditor();
+    const line = editor.document.getText().split("\n").indexOf("    return a * b");
+    assert.ok(line > 0);
+    const id = await vscode.commands.executeCommand<string>("tandem.newTask", "swap the factors");
+    const [h] = await waitFor("an applied hunk", () => {
+      const hs = ext.review.hunks(calcUri());
+      return hs.length === 1 ? hs : undefined;
+    });
+    assert.equal(h.model, "applyThenReview");
+    await waitFor("the new text in the buffer", () => editor.document.lineAt(line).text === "    return b * a");
+    const painted = await waitFor("decorations", () => {
+      const p = ext.decorations.painted.get(calcUri().toString());
+      return p && p.added.length === 1 ? p : undefined;
+    });
+    assert.equal(painted.added[0].range.start.line, line);
+    assert.deepEqual(
+      painted.ghostRemoved.map((d) => [d.range.start.line, d.renderOptions?.after?.contentText]),
+      [[line, "− return a * b"]],
+    );
+    await waitFor("the task to complete", () => ext.tasks.tasks.get(id)?.status === "completed" || ext.tasks.tasks.get(id)?.status === "waitingForReview");
+    // The CodeLens command path: `tandem.rejectHunk` with the hunk id, as the lens passes it.
+    await vscode.commands.executeCommand("tandem.rejectHunk", { hunkId: h.hunk.hunkId });
+    await waitFor("the old text back in the buffer", () => editor.document.lineAt(line).text === "    return a * b");
+    await waitFor("no hunk left", () => ext.review.hunks(calcUri()).length === 0);
+    await cfg().update("approvalPolicy", undefined, vscode.ConfigurationTarget.Global);
+    await cfg().update("reviewModel", undefined, vscode.ConfigurationTarget.Global);
   });
 });

@@ -314,6 +314,13 @@ async function ui() {
         await page.locator(".monaco-editor .view-overlays .cdr").first().waitFor({ state: "attached" });
         await shot("review-pending");
       })) &&
+      (await step("the diff of the proposal opens beside the file", async () => {
+        await palette("Tandem: Open Diff of Proposed Changes");
+        await page.locator(".monaco-diff-editor .view-line", { hasText: "return a + b" }).first().waitFor();
+        await shot("review-diff");
+        await palette("View: Close Editors in Other Groups");
+        await page.locator(".monaco-diff-editor").waitFor({ state: "detached" });
+      })) &&
       (await step("clicking Accept on the first hunk writes it to the buffer", async () => {
         await page.locator(".codelens-decoration a", { hasText: "Accept" }).first().click();
         await page.locator(".monaco-editor .view-line", { hasText: "return a + b" }).waitFor();

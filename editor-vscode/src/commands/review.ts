@@ -69,8 +69,9 @@ export function register(ext: Ext): vscode.Disposable[] {
     }),
     c.registerCommand("tandem.reviewAll", async () => {
       await c.executeCommand("tandem.review.focus");
-      const files = ext.review.files();
-      if (files.length === 1) await ext.diffs.show(vscode.Uri.parse(files[0].uri));
+      const files = ext.review.files().map((f) => vscode.Uri.parse(f.uri));
+      if (files.length === 1) await ext.diffs.show(files[0]);
+      else if (files.length > 1) await ext.diffs.showAll(files);
     }),
     c.registerCommand("tandem.nextHunk", () => move(ext, 1)),
     c.registerCommand("tandem.previousHunk", () => move(ext, -1)),

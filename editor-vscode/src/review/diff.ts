@@ -58,7 +58,19 @@ export class Diffs implements vscode.TextDocumentContentProvider, vscode.Disposa
     const side = Diffs.sideUri(file);
     const [left, right] = applied ? [side, file] : [file, side];
     const title = `${label(file)} ${applied ? "(before Tandem ↔ now)" : "(now ↔ Tandem's proposal)"}`;
-    await vscode.commands.executeCommand("vscode.diff", left, right, title, { preview: false, preserveFocus: true });
+    // Beside the editor, so its CodeLens stay at hand while the diff is read.
+    const options: vscode.TextDocumentShowOptions = { preview: false, preserveFocus: true, viewColumn: vscode.ViewColumn.Beside };
+    await vscode.commands.executeCommand("vscode.diff", left, right, title, options);
+  }
+
+  /** Every file in one multi-diff editor. */
+  async showAll(files: vscode.Uri[]): Promise<void> {
+    const rows = files.map((file) => {
+      const applied = this.review.hunks(file).every((h) => h.model === "applyThenReview");
+      const side = Diffs.sideUri(file);
+      return applied ? [file, side, file] : [file, file, side];
+    });
+    await vscode.commands.executeCommand("vscode.changes", "Tandem: changes to review", rows);
   }
 
   dispose(): void {

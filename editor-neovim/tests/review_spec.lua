@@ -257,6 +257,18 @@ test(
       return H.lines(buf)[5] == '    return a + b' and H.lines(buf)[9] == '    return a ** b'
     end, 'the written text in the buffer', 10000, H.diagnostics)
     H.contains(env.read('calc.py'), 'return a ** b')
+    -- Until the buffer shows the written text, the backend may briefly see its hunks as edited.
+    H.wait(
+      function()
+        local items = require('tandem.review').items()
+        return #items == 2 and items[1].text:find('pending') and items[2].text:find('pending')
+      end,
+      'both hunks pending once the buffer shows the write',
+      10000,
+      function()
+        return vim.inspect(require('tandem.review').items()) .. '\n' .. H.diagnostics()
+      end
+    )
     H.eq({ { 'c1/h1', 4 }, { 'c1/h2', 8 } }, positions(buf))
     local hl, virt, above
     for _, m in ipairs(H.review_marks(buf)) do

@@ -41,11 +41,28 @@ fn write_config_with(home: &Path, base_url: &str, tables: &str) {
 /// Process start → first byte of the first model request, on a bare TCP listener.
 /// `tables` is extra config (an MCP server that is slow to start, say).
 fn startup(runs: usize, tables: &str) -> Vec<f64> {
+    startup_with_sessions(runs, tables, 0)
+}
+
+/// As [`startup`], with `sessions` recorded sessions already in `$TANDEM_HOME`.
+fn startup_with_sessions(runs: usize, tables: &str, sessions: usize) -> Vec<f64> {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let port = listener.local_addr().expect("addr").port();
     let home = tempfile::tempdir().expect("home");
     let work = tempfile::tempdir().expect("work");
     write_config_with(home.path(), &format!("http://127.0.0.1:{port}/v1"), tables);
+    let dir = home.path().join("sessions");
+    std::fs::create_dir_all(&dir).expect("sessions dir");
+    let mut index = String::new();
+    for i in 0..sessions {
+        let path = dir.join(format!("old-{i:06}.jsonl"));
+        std::fs::write(&path, "{\"t\":0,\"type\":\"response_item\",\"payload\":{\"type\":\"message\",\"role\":\"user\",\"content\":[]}}\n").expect("session");
+        index.push_str(&format!(
+            "{{\"id\":\"old-{i:06}\",\"path\":\"{}\",\"cwd\":\"/w\",\"created_at\":{i}}}\n",
+            path.display()
+        ));
+    }
+    std::fs::write(dir.join("index.jsonl"), index).expect("index");
     let mut out = Vec::new();
     for _ in 0..runs {
         let start = Instant::now();
@@ -149,6 +166,12 @@ fn main() {
         "start-up to first model request: median {:.2} ms, p90 {:.2} ms (30 runs; target < 15 ms)",
         median(startup_ms.clone()),
         percentile(startup_ms, 0.9)
+    );
+    // Start-up must not grow with the number of recorded sessions.
+    let piled = startup_with_sessions(30, "", 10_000);
+    println!(
+        "start-up with 10,000 recorded sessions: median {:.2} ms",
+        median(piled)
     );
     // The same with an MCP server that takes 5 s to initialise: the first turn must not wait.
     let slow = "[mcp_servers.slow]\ncommand = \"sh\"\nargs = [\"-c\", \"sleep 5; exec cat\"]\nstartup_timeout_sec = 30\n";

@@ -48,15 +48,9 @@ pub(super) async fn run_calls(
         })
         .collect();
 
-    let mut i = 0;
-    while i < parsed.len() {
-        let mut end = i + 1;
-        if parsed[i].is_parallel_safe() {
-            while end < parsed.len() && parsed[end].is_parallel_safe() {
-                end += 1;
-            }
-        }
-        let group = &parsed[i..end];
+    let flags: Vec<bool> = parsed.iter().map(Parsed::is_parallel_safe).collect();
+    for range in groups(&flags) {
+        let group = &parsed[range];
         let outcomes = futures::future::join_all(group.iter().map(|p| run_one(ctx, p))).await;
         for (p, outcome) in group.iter().zip(outcomes) {
             match outcome {
@@ -72,9 +66,26 @@ pub(super) async fn run_calls(
         if ctx.cancel.is_cancelled() {
             return ControlFlow::Break(());
         }
-        i = end;
     }
     ControlFlow::Continue(())
+}
+
+/// Split calls into runs that execute together: consecutive parallel-safe calls share a run;
+/// every other call runs alone, in order.
+fn groups(parallel_safe: &[bool]) -> Vec<std::ops::Range<usize>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < parallel_safe.len() {
+        let mut end = i + 1;
+        if parallel_safe[i] {
+            while end < parallel_safe.len() && parallel_safe[end] {
+                end += 1;
+            }
+        }
+        out.push(i..end);
+        i = end;
+    }
+    out
 }
 
 async fn run_one(ctx: &TurnContext, parsed: &Parsed) -> ToolOutcome {
@@ -115,4 +126,17 @@ fn available_tools(ctx: &TurnContext) -> String {
         names.extend(mcp.tools().into_iter().map(|t| t.qualified_name));
     }
     names.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::groups;
+
+    #[test]
+    fn read_only_runs_are_grouped_and_the_rest_run_alone() {
+        assert_eq!(groups(&[true, true, false, true]), vec![0..2, 2..3, 3..4]);
+        assert_eq!(groups(&[false, false]), vec![0..1, 1..2]);
+        assert_eq!(groups(&[true, true, true]), vec![0..3]);
+        assert!(groups(&[]).is_empty());
+    }
 }

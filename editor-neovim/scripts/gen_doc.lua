@@ -2,8 +2,8 @@
 --
 --   nvim --headless --clean -l editor-neovim/scripts/gen_doc.lua    rewrites the section
 --
--- The section runs from the line after `OPTIONS_BEGIN` to the line before `OPTIONS_END`
--- (both markers are hidden in the help file as `~` lines of a heading-less block).
+-- The section runs between the lines `M.BEGIN` and `M.END` below, which stay in the help file;
+-- a test (tests/setup_spec.lua) fails when the section is out of date.
 local here = vim.fs.dirname(vim.fs.normalize(debug.getinfo(1, 'S').source:sub(2)))
 local plugin = vim.fs.dirname(here)
 vim.opt.runtimepath:prepend(plugin)

@@ -94,3 +94,25 @@ test(':Tandem context off turns Auto Context off for the session', function()
   H.wait_note('Auto Context is on', 'the toggle back')
   H.contains(preview_text(), '## focus  calc.py')
 end)
+
+test("other servers' diagnostics are forwarded and reach the context", function()
+  local env = H.env('fix-calc.toml')
+  H.setup(env, { context = { debounce_ms = 50 } })
+  local buf = H.open(env, 'calc.py')
+  vim.api.nvim_win_set_cursor(0, { 5, 0 })
+  local ns = vim.api.nvim_create_namespace('some-other-linter')
+  vim.diagnostic.set(ns, buf, {
+    {
+      lnum = 4,
+      col = 11,
+      end_col = 16,
+      severity = vim.diagnostic.severity.ERROR,
+      message = 'add() subtracts',
+      source = 'lint',
+    },
+  })
+  vim.wait(200)
+  local text = preview_text()
+  H.contains(text, '## diagnostics  calc.py')
+  H.contains(text, 'add() subtracts')
+end)

@@ -7,6 +7,8 @@ local spec = assert(arg[1], 'usage: runner.lua SPEC')
 local tests_dir = vim.fs.dirname(vim.fs.normalize(debug.getinfo(1, 'S').source:sub(2)))
 local plugin_dir = vim.fs.dirname(tests_dir)
 
+-- Opening a Python file probes for the Python provider (2 s); the tests never need it.
+vim.g.loaded_python3_provider = 0
 vim.opt.runtimepath:prepend(plugin_dir)
 package.path = tests_dir .. '/?.lua;' .. package.path
 vim.cmd('runtime! plugin/tandem.lua')

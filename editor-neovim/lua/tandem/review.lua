@@ -402,7 +402,7 @@ end
 
 --- Where each anchored hunk of a buffer is now: `{hunk_id, row (0-based), end_row}`, in order.
 ---@param bufnr integer
----@return {hunk_id: string, row: integer, end_row: integer}[]
+---@return {hunk_id: string, root: string, row: integer, end_row: integer}[]
 function M.positions(bufnr)
   local out = {}
   for _, a in ipairs(anchors[bufnr] or {}) do
@@ -410,6 +410,7 @@ function M.positions(bufnr)
     if pos and pos[1] then
       table.insert(out, {
         hunk_id = a.hunk_id,
+        root = a.root,
         row = pos[1],
         end_row = pos[3] and pos[3].end_row or pos[1],
       })
@@ -570,7 +571,7 @@ function M.items(only_buf)
   for buf, _ in pairs(anchors) do
     if vim.api.nvim_buf_is_valid(buf) then
       for _, p in ipairs(M.positions(buf)) do
-        rows[p.hunk_id] = p.row
+        rows[p.root .. '\0' .. p.hunk_id] = p.row
       end
     end
   end
@@ -595,7 +596,7 @@ function M.items(only_buf)
     end
     table.insert(items, {
       filename = fname,
-      lnum = (rows[hunk.hunkId] or hunk.range.start.line) + 1,
+      lnum = (rows[root .. '\0' .. hunk.hunkId] or hunk.range.start.line) + 1,
       col = 1,
       text = string.format('[%s %s] %s', hunk.hunkId, hunk.state, summary),
       type = hunk.state == 'conflicted' and 'W' or 'I',

@@ -21,6 +21,7 @@ local has_011 = vim.fn.has('nvim-0.11') == 1
 ---@field exit_code integer?
 ---@field signal integer?
 ---@field stopping boolean Set before we stop it, so the exit is not reported as a crash.
+---@field stopped_by_user boolean? Stopped on request: opening a file does not start it again.
 ---@field protocol integer? The server's protocolVersion.
 ---@field extensions boolean Whether the custom methods may be used (the versions match).
 ---@field waiters fun(client: vim.lsp.Client)[] Run once the client is initialized.
@@ -314,6 +315,7 @@ function M.start(root)
   }
   b.state = 'starting'
   b.stopping = false
+  b.stopped_by_user = false
   local ok, id
   if has_011 then
     ok, id = pcall(vim.lsp.start, client_config, {
@@ -408,7 +410,8 @@ function M.attach(bufnr)
     end
     return
   end
-  if config.options.autostart and not (b and (b.state == 'crashed' or b.state == 'missing')) then
+  -- A backend that crashed, is missing or was stopped by the user starts only on request.
+  if config.options.autostart and not (b and (b.state ~= 'stopped' or b.stopped_by_user)) then
     M.start(root)
   end
 end
@@ -426,6 +429,7 @@ function M.stop(root, cb)
     return
   end
   b.stopping = true
+  b.stopped_by_user = true
   b.on_stopped = cb
   if has_011 then
     client:stop()

@@ -180,6 +180,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
             return EXIT_SANDBOX_FAILURE;
         }
     };
+    crate::timing::mark("parsed");
     let policy = match policy_from(&cli) {
         Ok(p) => p,
         Err(e) if cli.zygote => return zygote_refuse(&e),
@@ -211,6 +212,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         Err(e) if cli.zygote => return zygote_refuse(&e),
         Err(e) => return fail(&e),
     };
+    crate::timing::mark("resolved");
     if cli.zygote {
         return zygote::serve(&resolved);
     }

@@ -142,6 +142,7 @@ pub(crate) fn supervise(exec: &Exec, report_fd: RawFd) -> ! {
             sys::exit_now(0)
         }
     };
+    crate::timing::mark("spawned");
     COMMAND_PID.store(pid, Ordering::SeqCst);
     sys::sigmask(libc::SIG_UNBLOCK, FORWARDED);
     let status = loop {
@@ -159,7 +160,9 @@ pub(crate) fn supervise(exec: &Exec, report_fd: RawFd) -> ! {
             break 0x7f00; // cannot happen: our own child vanished; report exit 127.
         }
     };
+    crate::timing::mark("cmd-exited");
     kill_everything_else();
+    crate::timing::mark("swept");
     let mut msg = vec![b'X'];
     msg.extend_from_slice(&status.to_ne_bytes());
     let _ = sys::write_all(report_fd, &msg);
@@ -305,13 +308,17 @@ pub(crate) fn apply_layers(layers: &Layers<'_>) -> Result<(), SandboxError> {
     if layers.mount_proc {
         crate::mounts::mount_proc(Some(layers.limits.max_processes.saturating_add(1)))?;
     }
+    crate::timing::mark("proc");
     crate::privs::apply_limits(&layers.limits)?;
     crate::privs::drop_all_capabilities()?;
+    crate::timing::mark("caps");
     crate::privs::set_no_new_privs()?;
     if let Some(fd) = layers.landlock {
         crate::landlock_layer::restrict(fd)?;
     }
+    crate::timing::mark("landlock");
     crate::seccomp::install(layers.seccomp)?;
+    crate::timing::mark("seccomp");
     // Not dumpable: the command (same uid, same Landlock domain) cannot open our descriptors
     // through /proc/1/fd (the report pipe, the ruleset). execve makes the command dumpable
     // again, as usual.
@@ -409,6 +416,32 @@ pub(crate) fn read_report(fd: RawFd) -> std::io::Result<Vec<u8>> {
             return Ok(out);
         }
         out.extend_from_slice(&buf[..n]);
+    }
+}
+
+/// [`read_report`] without allocating, for a supervisor that shares its memory with the init
+/// (`sys::clone_vm`): reads into `buf` until a complete `X` status, or end of file (the init
+/// has exited). A longer message is cut at the buffer's size, and the rest is drained so the
+/// end of file is still reached. Returns the number of bytes in `buf`.
+pub(crate) fn read_report_into(fd: RawFd, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    loop {
+        if n >= 5 && buf[0] == b'X' {
+            return Ok(n);
+        }
+        let got = if n < buf.len() {
+            sys::read_some(fd, &mut buf[n..])?
+        } else {
+            let mut sink = [0u8; 256];
+            match sys::read_some(fd, &mut sink)? {
+                0 => 0,
+                _ => continue,
+            }
+        };
+        if got == 0 {
+            return Ok(n);
+        }
+        n += got;
     }
 }
 

@@ -60,6 +60,7 @@ mod probe;
 mod seccomp;
 mod session;
 mod sys;
+mod timing;
 mod wire;
 mod zygote;
 
@@ -92,7 +93,14 @@ pub const HELPER_ARG0: &str = "tandem-sandbox";
 ///
 /// Must be called from a single-threaded process: the helper clones itself into namespaces.
 pub fn run_main() -> ! {
-    let args = std::iter::once(OsString::from(HELPER_ARG0)).chain(std::env::args_os().skip(1));
+    run_main_from(std::env::args_os())
+}
+
+/// [`run_main`] with the arguments given (argv[0] first, and ignored): for a `main` that gets
+/// them from C, where `std::env::args_os` may be empty (musl under `no_main`). Never returns.
+pub fn run_main_from(args: impl IntoIterator<Item = OsString>) -> ! {
+    timing::mark("main");
+    let args = std::iter::once(OsString::from(HELPER_ARG0)).chain(args.into_iter().skip(1));
     let code = cli::main(args);
     std::process::exit(code)
 }

@@ -12,11 +12,11 @@ use crate::init::{self, Exec, Layers, Report};
 use crate::inspect::{self, Prepared};
 use crate::mountplan::{self, MountPlan};
 use crate::policy::ResolvedPolicy;
-use crate::sys::{self, Forked};
+use crate::sys;
 use crate::{fallback, landlock_layer, seccomp};
 use seccompiler::BpfProgram;
 use std::ffi::OsString;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::atomic::{AtomicI32, Ordering};
 use tandem_protocol::SandboxMode;
 
@@ -133,6 +133,7 @@ pub(crate) fn run(policy: &ResolvedPolicy, argv: &[OsString]) -> Result<Outcome>
         return fallback::run(policy, argv);
     }
     let prepared = inspect::prepare(policy, true)?;
+    crate::timing::mark("inspected");
     match run_namespaced(policy, argv, &prepared) {
         Err(e) if e.is_namespace_unavailable() && policy.allow_landlock_only_fallback => {
             fallback::run(policy, argv)
@@ -147,6 +148,7 @@ fn run_namespaced(
     prepared: &Prepared,
 ) -> Result<Outcome> {
     let prepped = Prepped::new(policy, prepared)?;
+    crate::timing::mark("prepped");
     let env = apply_env_policy(
         &policy.env,
         std::env::vars_os(),
@@ -156,61 +158,106 @@ fn run_namespaced(
         },
     );
     let exec = Exec::new(argv, &env, &policy.cwd)?;
+    crate::timing::mark("exec-built");
     let (report_r, report_w) =
         sys::pipe().map_err(|e| SandboxError::io("creating the report pipe", e))?;
-    // All namespaces in one clone3. (Building the network namespace in a parallel helper
-    // was measured: it wins a little on an idle machine and loses a lot on a loaded one,
-    // where the init waits a whole time slice for the helper to be scheduled.)
-    // SAFETY: the helper is single-threaded (run_main's contract).
-    let forked = unsafe { sys::clone3(namespace_flags(policy), false) };
-    match forked {
-        Err(e) => Err(SandboxError::UserNamespacesUnavailable {
-            detail: format!("clone3: {e}"),
+    let stack = sys::ChildStack::new(INIT_STACK_SIZE)
+        .map_err(|e| SandboxError::io("mapping the sandbox init's stack", e))?;
+    let args = InitArgs {
+        policy,
+        prepped: &prepped,
+        exec: &exec,
+        report_r: report_r.as_raw_fd(),
+        report_w: report_w.as_raw_fd(),
+    };
+    // All namespaces in one clone, sharing our memory (see `sys::clone_vm`). (Building the
+    // network namespace in a parallel helper was measured: it wins a little on an idle machine
+    // and loses a lot on a loaded one, where the init waits a whole time slice for the helper
+    // to be scheduled.)
+    // SAFETY: the helper is single-threaded (run_main's contract); `args` lives in this frame,
+    // which stays put until the init has reported (then it only exits) or has exited, and until
+    // then we only make plain syscalls: no allocation on the heap the init is using.
+    let cloned = unsafe {
+        sys::clone_vm(
+            namespace_flags(policy),
+            &stack,
+            init_entry,
+            &args as *const InitArgs<'_> as *mut libc::c_void,
+        )
+    };
+    let pid = match cloned {
+        Ok(pid) => pid,
+        Err(e) => {
+            return Err(SandboxError::UserNamespacesUnavailable {
+                detail: format!("clone: {e}"),
+            });
+        }
+    };
+    crate::timing::mark("cloned");
+    drop(report_w);
+    forward_signals_to(pid);
+    let mut buf = [0u8; 4096];
+    let read = init::read_report_into(report_r.as_raw_fd(), &mut buf);
+    crate::timing::mark("report-read");
+    // The init killed and reaped everything else before reporting a status, so we do not wait
+    // for its own exit (the namespace teardown); it is reaped by whoever inherits it.
+    if let Ok(n) = read
+        && let Report::Exited(st) = init::parse_report(&buf[..n])
+    {
+        return Ok(Outcome::Status(st));
+    }
+    // Anything else ends with the init's exit: from here on we may allocate again.
+    let status = sys::wait_pid(pid).map_err(|e| SandboxError::io("waiting for the sandbox", e))?;
+    let n = read.map_err(|e| SandboxError::io("reading the sandbox report", e))?;
+    match init::parse_report(&buf[..n]) {
+        Report::Exited(st) => Ok(Outcome::Status(st)),
+        Report::Failed(message) => Err(SandboxError::Relayed {
+            message,
+            namespace: false,
         }),
-        Ok(Forked::Child) => {
-            drop(report_r);
-            sandbox_init(policy, &prepped, &exec, report_w)
-        }
-        Ok(Forked::Parent { pid, .. }) => {
-            drop(report_w);
-            forward_signals_to(pid);
-            let bytes = init::read_report(report_r.as_raw_fd())
-                .map_err(|e| SandboxError::io("reading the sandbox report", e))?;
-            let report = init::parse_report(&bytes);
-            // The init killed and reaped everything else before reporting a status, so we do
-            // not wait for its own exit (the namespace teardown); it is reaped by whoever
-            // inherits it.
-            if let Report::Exited(st) = report {
-                return Ok(Outcome::Status(st));
-            }
-            let status =
-                sys::wait_pid(pid).map_err(|e| SandboxError::io("waiting for the sandbox", e))?;
-            match report {
-                Report::Exited(st) => Ok(Outcome::Status(st)),
-                Report::Failed(message) => Err(SandboxError::Relayed {
-                    message,
-                    namespace: false,
-                }),
-                Report::NamespaceFailed(message) => Err(SandboxError::Relayed {
-                    message,
-                    namespace: true,
-                }),
-                // The init was killed (e.g. SIGKILL to the helper's process group).
-                Report::Nothing => Ok(Outcome::Status(status)),
-            }
-        }
+        Report::NamespaceFailed(message) => Err(SandboxError::Relayed {
+            message,
+            namespace: true,
+        }),
+        // The init was killed (e.g. SIGKILL to the helper's process group).
+        Report::Nothing => Ok(Outcome::Status(status)),
     }
 }
 
+/// Stack of the one-shot init. It runs the mount plan, Landlock and the command's spawn; a few
+/// dozen KiB are used, the rest is never touched (and so never backed by memory).
+const INIT_STACK_SIZE: usize = 1 << 20;
+
+/// What the init needs from the supervisor's frame (shared memory, see `run_namespaced`).
+struct InitArgs<'a> {
+    policy: &'a ResolvedPolicy,
+    prepped: &'a Prepped,
+    exec: &'a Exec,
+    report_r: RawFd,
+    report_w: RawFd,
+}
+
+/// Entry point of the cloned init.
+extern "C" fn init_entry(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `InitArgs` in `run_namespaced`'s frame, alive while we use it.
+    let args = unsafe { &*(arg as *const InitArgs<'_>) };
+    crate::timing::mark("init-start");
+    // SAFETY: our copy of the read end (the descriptor table was copied, not shared).
+    unsafe { libc::close(args.report_r) };
+    sandbox_init(args.policy, args.prepped, args.exec, args.report_w)
+}
+
 /// The cloned child: PID 1 of the new namespaces.
-fn sandbox_init(policy: &ResolvedPolicy, prepped: &Prepped, exec: &Exec, report: OwnedFd) -> ! {
-    let fd = report.as_raw_fd();
+fn sandbox_init(policy: &ResolvedPolicy, prepped: &Prepped, exec: &Exec, fd: RawFd) -> ! {
     let res = (|| -> Result<Option<OwnedFd>> {
         crate::privs::die_with_parent()?;
         write_id_maps(prepped.uid, prepped.gid)?;
+        crate::timing::mark("idmaps");
         build_mounts(&prepped.plan)?;
+        crate::timing::mark("mounts");
         landlock_fd(prepped, policy)
     })();
+    crate::timing::mark("landlock-ruleset");
     let landlock = match res {
         Ok(l) => l,
         Err(e) => init::fail(fd, &e),

@@ -139,7 +139,13 @@ pub(crate) fn die_with_parent() -> Result<()> {
         .map_err(|e| SandboxError::layer(Layer::Process, "PR_SET_PDEATHSIG", e))
 }
 
-fn setrlimit(resource: libc::__rlimit_resource_t, value: u64) -> io::Result<()> {
+/// `setrlimit`'s resource argument: glibc declares an enum type, musl a plain int.
+#[cfg(target_env = "gnu")]
+type Resource = libc::__rlimit_resource_t;
+#[cfg(not(target_env = "gnu"))]
+type Resource = libc::c_int;
+
+fn setrlimit(resource: Resource, value: u64) -> io::Result<()> {
     let lim = libc::rlimit {
         rlim_cur: value,
         rlim_max: value,

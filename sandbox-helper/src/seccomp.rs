@@ -133,7 +133,9 @@ pub fn deny_rules(network: bool) -> Vec<DenyRule> {
         nr: libc::SYS_ioctl,
         when: When::ArgIn {
             arg: 1,
-            values: vec![libc::TIOCSTI, libc::TIOCLINUX],
+            // c_ulong on glibc, c_int on musl.
+            #[allow(clippy::unnecessary_cast, reason = "the type differs between libcs")]
+            values: vec![libc::TIOCSTI as u64, libc::TIOCLINUX as u64],
         },
     });
     if !network {

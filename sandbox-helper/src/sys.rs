@@ -114,6 +114,67 @@ pub(crate) unsafe fn clone3(flags: u64, want_pidfd: bool) -> io::Result<Forked> 
     })
 }
 
+/// The stack of a child that shares our memory (`clone_vm`): an anonymous mapping with an
+/// inaccessible guard page at its low end, so an overflow faults instead of scribbling over
+/// the parent's memory. Never unmapped: the child may use it until it exits.
+pub(crate) struct ChildStack {
+    top: *mut libc::c_void,
+}
+
+impl ChildStack {
+    const GUARD: usize = 4096;
+
+    /// Maps `size` bytes of stack (pages are only backed when touched).
+    pub(crate) fn new(size: usize) -> io::Result<ChildStack> {
+        let len = size + Self::GUARD;
+        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
+        let base = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                len,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+                -1,
+                0,
+            )
+        };
+        if base == libc::MAP_FAILED {
+            return Err(last_err());
+        }
+        // SAFETY: the first page of the mapping we just made.
+        if unsafe { libc::mprotect(base, Self::GUARD, libc::PROT_NONE) } < 0 {
+            return Err(last_err());
+        }
+        Ok(ChildStack {
+            // SAFETY: one past the end of the mapping (stacks grow down); page-aligned.
+            top: unsafe { base.cast::<u8>().add(len) }.cast(),
+        })
+    }
+}
+
+/// `clone(2)` with `CLONE_VM`: the child shares our address space (no page tables to copy, no
+/// copy-on-write faults; the parent's exit leaves the memory to the child instead of tearing
+/// it down) and runs `entry(arg)` on `stack`, exiting with its return value. Returns the
+/// child's pid. `flags` may add namespace flags; the exit signal is SIGCHLD.
+///
+/// # Safety
+/// Parent and child now write the same memory, including the C library's per-thread state
+/// (`errno`) and the allocator's. Until the child exits, the parent may only make plain
+/// syscalls (no allocation, no stdio), and `arg` must stay valid for as long as the child
+/// uses it. The caller must be single-threaded.
+pub(crate) unsafe fn clone_vm(
+    flags: u64,
+    stack: &ChildStack,
+    entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    arg: *mut libc::c_void,
+) -> io::Result<i32> {
+    let flags = i32::try_from(flags | libc::CLONE_VM as u64 | libc::SIGCHLD as u64)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "clone flags"))?;
+    // SAFETY: see the function contract; the stack is ours and unused.
+    let pid = unsafe { libc::clone(entry, stack.top, flags, arg) };
+    if pid < 0 { Err(last_err()) } else { Ok(pid) }
+}
+
 /// `open_tree(AT_FDCWD, path, flags)`: with `OPEN_TREE_CLONE`, a detached copy of a mount tree.
 pub(crate) fn open_tree(path: &CStr, flags: u32) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall with a valid C string.

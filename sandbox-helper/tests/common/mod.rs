@@ -13,9 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// The binary under test.
+/// The binary under test: this build's, or `TANDEM_SANDBOX_BIN` (e.g. the static musl build
+/// that `scripts/bench/sandbox` measures; see docs/sandbox.md).
 pub fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_tandem-sandbox"))
+    match std::env::var_os("TANDEM_SANDBOX_BIN") {
+        Some(p) if !p.is_empty() => PathBuf::from(p),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_tandem-sandbox")),
+    }
 }
 
 /// Fails the test (never skips) when a tool the setup script installs is missing.

@@ -43,7 +43,11 @@ export function serverSettings(s: Settings = read()): Record<string, unknown> {
   return out;
 }
 
-/** Settings whose change needs a new server process (everything else is sent live). */
-export function needsRestart(e: vscode.ConfigurationChangeEvent): boolean {
-  return e.affectsConfiguration(`${SECTION}.server.path`);
+/** Settings whose change needs a new server process (everything else is sent live): the
+ * binary, and clearing an enum setting, which `didChangeConfiguration` cannot express (an absent
+ * or null field leaves the server's value alone, and "" is not a valid value). */
+export function needsRestart(e: vscode.ConfigurationChangeEvent, now: Settings = read()): boolean {
+  if (e.affectsConfiguration(`${SECTION}.server.path`)) return true;
+  const cleared = (key: string, value: string) => e.affectsConfiguration(`${SECTION}.${key}`) && value === "";
+  return cleared("sandboxMode", now.sandboxMode) || cleared("approvalPolicy", now.approvalPolicy) || cleared("reviewModel", now.reviewModel);
 }

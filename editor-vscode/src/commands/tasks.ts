@@ -42,9 +42,14 @@ export function register(ext: Ext): vscode.Disposable[] {
             });
       if (!text?.trim()) return undefined;
       ext.focus.flush();
-      const taskId = await ext.tasks.start(text.trim() + selectionBlock(ext));
-      await ext.taskView.show(taskId);
-      return taskId;
+      try {
+        const taskId = await ext.tasks.start(text.trim() + selectionBlock(ext));
+        await ext.taskView.show(taskId);
+        return taskId;
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Tandem: the task did not start: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }
     }),
     c.registerCommand("tandem.cancelTask", async (arg?: unknown) => {
       const id = await taskArg(ext, arg, true);

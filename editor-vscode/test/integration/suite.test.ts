@@ -313,7 +313,8 @@ describe("Tandem in VS Code", function () {
     await vscode.commands.executeCommand("tandem.rejectHunk", { hunkId: h.hunk.hunkId });
     await waitFor("the old text back in the buffer", () => editor.document.lineAt(line).text === "    return a * b");
     await waitFor("no hunk left", () => ext.review.hunks(calcUri()).length === 0);
-    await cfg().update("approvalPolicy", undefined, vscode.ConfigurationTarget.Global);
-    await cfg().update("reviewModel", undefined, vscode.ConfigurationTarget.Global);
+    await cfg().update("approvalPolicy", "untrusted", vscode.ConfigurationTarget.Global);
+    await cfg().update("reviewModel", "approveBeforeWrite", vscode.ConfigurationTarget.Global);
+    assert.equal(ext.backend.starts, 1, "changing settings did not restart the server");
   });
 });

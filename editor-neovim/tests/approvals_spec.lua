@@ -118,3 +118,38 @@ test(
     H.eq('', require('tandem').status():match('approval') or '')
   end
 )
+
+test('an approval never pops up in Insert mode: it waits for Normal mode', function()
+  local env = H.env('two-commands.toml')
+  H.setup(env, {
+    task = { approval_policy = 'untrusted', sandbox_mode = 'workspace-write', open = 'none' },
+  })
+  H.open(env, 'calc.py')
+  local asked = H.stub_select(function(items, opts)
+    return opts.kind == 'tandem.approval' and 'allow_once' or nil
+  end)
+  -- Pretend the user is typing (headless Neovim has no real Insert mode to enter here).
+  local real_get_mode = vim.api.nvim_get_mode
+  vim.api.nvim_get_mode = function()
+    return { mode = 'i', blocking = false }
+  end
+  H.defer(function()
+    vim.api.nvim_get_mode = real_get_mode
+  end)
+  require('tandem').task('run something')
+  H.wait(function()
+    return #require('tandem.approvals').queue == 1
+  end, 'an approval queued', 20000, H.diagnostics)
+  vim.wait(200)
+  H.eq(0, #asked, 'no picker while typing')
+
+  vim.api.nvim_get_mode = real_get_mode
+  vim.api.nvim_exec_autocmds('ModeChanged', { pattern = 'i:n' })
+  H.wait(function()
+    return #asked >= 1
+  end, 'the picker once back in Normal mode')
+  H.wait(function()
+    local t = H.task()
+    return t and t.status == 'completed'
+  end, 'the task to complete', 20000, H.diagnostics)
+end)

@@ -94,6 +94,16 @@ test('pending hunks are drawn with extmarks at their lines', function()
   H.eq(2, #qf)
   H.eq({ 5, 9 }, { qf[1].lnum, qf[2].lnum })
   H.contains(qf[1].text, '[c1/h1 pending]')
+  -- In the quickfix window, :Tandem accept takes the entry under the cursor.
+  H.eq('quickfix', vim.bo.buftype)
+  vim.api.nvim_win_set_cursor(0, { 2, 0 })
+  vim.cmd('Tandem accept')
+  H.wait(function()
+    return H.lines(buf)[9] == '    return a ** b'
+  end, 'the entry hunk accepted', 10000, H.diagnostics)
+  H.wait(function()
+    return #vim.fn.getqflist() == 1
+  end, 'the list to follow the review')
 end)
 
 test('accepting one hunk and rejecting the other leaves exactly the accepted text', function()

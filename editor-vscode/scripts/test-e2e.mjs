@@ -276,6 +276,12 @@ async function ui() {
     await page.locator(".quick-input-list .monaco-list-row", { hasText: text.replace(/^>\s*/, "") }).first().waitFor();
     await page.keyboard.press("Enter");
   };
+  // CodeLens widgets are not in line order in the DOM: pick by position.
+  const topmost = async (locator) => {
+    const all = await locator.all();
+    const ys = await Promise.all(all.map(async (l) => (await l.boundingBox())?.y ?? Infinity));
+    return all[ys.indexOf(Math.min(...ys))];
+  };
   const taskFrame = () => page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
   try {
     const ok =
@@ -322,7 +328,7 @@ async function ui() {
         await page.locator(".monaco-diff-editor").waitFor({ state: "detached" });
       })) &&
       (await step("clicking Accept on the first hunk writes it to the buffer", async () => {
-        await page.locator(".codelens-decoration a", { hasText: "Accept" }).first().click();
+        await topmost(page.locator(".codelens-decoration a", { hasText: "Accept" })).then((l) => l.click());
         await page.locator(".monaco-editor .view-line", { hasText: "return a + b" }).waitFor();
         await page.locator(".codelens-decoration a", { hasText: "Accept" }).nth(1).waitFor({ state: "detached" });
       })) &&

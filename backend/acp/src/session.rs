@@ -30,10 +30,39 @@ pub(crate) enum PromptEnd {
 pub(crate) struct AcpSession {
     pub id: SessionId,
     pub cwd: PathBuf,
-    kernel: tokio::sync::Mutex<Kernel>,
+    driver: tokio::sync::Mutex<Driver>,
     ops: OpSender,
     /// The running turn's cancel token, for `session/cancel`.
     running: Mutex<Option<CancellationToken>>,
+}
+
+/// The kernel, and the counts that tell a prompt's turn apart from the tail of an abandoned
+/// one: turns start in the order their prompts were submitted, so the n-th prompt owns the
+/// n-th `turn_started` and every event carrying that turn's id.
+struct Driver {
+    kernel: Kernel,
+    submitted: u64,
+    started: u64,
+}
+
+/// Interrupts the turn if the prompt task running it is dropped (the connection closed).
+struct InterruptOnDrop(Option<OpSender>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(ops) = self.0.take() {
+            let _ = ops.submit(Op::Interrupt);
+        }
+    }
+}
+
+/// Whether an event is this turn's (or session-wide, with no turn id).
+fn belongs(event: &tandem_protocol::events::Event, mine: Option<&str>) -> bool {
+    match (event.turn_id.as_deref(), mine) {
+        (None, _) => true,
+        (Some(turn), Some(mine)) => turn == mine,
+        (Some(_), None) => false,
+    }
 }
 
 impl AcpSession {
@@ -55,7 +84,11 @@ impl AcpSession {
             id: SessionId::new(kernel.session_id()),
             cwd,
             ops: kernel.sender(),
-            kernel: tokio::sync::Mutex::new(kernel),
+            driver: tokio::sync::Mutex::new(Driver {
+                kernel,
+                submitted: 0,
+                started: 0,
+            }),
             running: Mutex::new(None),
         })
     }
@@ -78,30 +111,38 @@ impl AcpSession {
         prompt: Vec<ContentBlock>,
         cx: &ConnectionTo<Client>,
     ) -> Result<PromptEnd, KernelError> {
-        let mut kernel = self.kernel.lock().await;
+        let mut driver = self.driver.lock().await;
         let cancel = CancellationToken::new();
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(cancel.clone());
-        let result = self.drive(&mut kernel, prompt, &cancel, cx).await;
+        driver.submitted += 1;
+        let ordinal = driver.submitted;
+        let submitted = self.ops.submit(Op::UserTurn {
+            input: user_input(prompt),
+            overrides: Default::default(),
+        });
+        let mut guard = InterruptOnDrop(Some(self.ops.clone()));
+        let result = match submitted {
+            Ok(()) => self.drive(&mut driver, ordinal, &cancel, cx).await,
+            Err(e) => Err(e),
+        };
+        guard.0 = None;
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
         result
     }
 
     async fn drive(
         &self,
-        kernel: &mut Kernel,
-        prompt: Vec<ContentBlock>,
+        driver: &mut Driver,
+        ordinal: u64,
         cancel: &CancellationToken,
         cx: &ConnectionTo<Client>,
     ) -> Result<PromptEnd, KernelError> {
-        self.ops.submit(Op::UserTurn {
-            input: user_input(prompt),
-            overrides: Default::default(),
-        })?;
         let mut mapper = UpdateMapper::new(self.cwd.clone());
         let mut interrupted = false;
+        let mut mine: Option<String> = None;
         loop {
             let event = tokio::select! {
-                event = kernel.next_event() => event,
+                event = driver.kernel.next_event() => event,
                 () = cancel.cancelled(), if !interrupted => {
                     interrupted = true;
                     self.ops.submit(Op::Interrupt)?;
@@ -111,6 +152,22 @@ impl AcpSession {
             let Some(event) = event else {
                 return Ok(PromptEnd::Failed("the session ended unexpectedly".into()));
             };
+            if matches!(event.msg, EventMsg::TurnStarted) {
+                driver.started += 1;
+                if driver.started == ordinal {
+                    mine.clone_from(&event.turn_id);
+                }
+            }
+            if !belongs(&event, mine.as_deref()) {
+                // The tail of an abandoned turn: not this prompt's to show or answer.
+                if let EventMsg::ApprovalRequest(request) = event.msg {
+                    self.ops.submit(Op::Approval {
+                        id: request.id,
+                        decision: ReviewDecision::Cancel,
+                    })?;
+                }
+                continue;
+            }
             for update in mapper.map(&event) {
                 self.notify(cx, update);
             }
@@ -181,8 +238,8 @@ impl AcpSession {
             return;
         }
         let wait = async {
-            let mut kernel = self.kernel.lock().await;
-            while let Some(event) = kernel.next_event().await {
+            let mut driver = self.driver.lock().await;
+            while let Some(event) = driver.kernel.next_event().await {
                 if matches!(event.msg, EventMsg::ShutdownComplete) {
                     break;
                 }
@@ -266,6 +323,18 @@ mod tests {
                 }
             ]
         );
+    }
+
+    #[test]
+    fn events_of_other_turns_are_not_this_prompts() {
+        let ev = |turn: Option<&str>| tandem_protocol::events::Event {
+            turn_id: turn.map(String::from),
+            msg: EventMsg::TurnStarted,
+        };
+        assert!(belongs(&ev(None), None));
+        assert!(belongs(&ev(Some("turn_2")), Some("turn_2")));
+        assert!(!belongs(&ev(Some("turn_1")), Some("turn_2")));
+        assert!(!belongs(&ev(Some("turn_1")), None));
     }
 
     #[test]

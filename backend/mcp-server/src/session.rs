@@ -32,8 +32,37 @@ pub(crate) trait TurnHooks {
 
 pub(crate) struct Session {
     pub id: String,
-    kernel: tokio::sync::Mutex<Kernel>,
+    driver: tokio::sync::Mutex<Driver>,
     ops: OpSender,
+}
+
+/// The kernel and what tells this call's turn apart from the tail of an abandoned one: turns
+/// start in the order their prompts were submitted, so the n-th prompt owns the n-th
+/// `turn_started`, and every event carrying that turn's id.
+struct Driver {
+    kernel: Kernel,
+    submitted: u64,
+    started: u64,
+}
+
+/// Interrupts the turn if the call that runs it is dropped before the turn ends.
+struct InterruptOnDrop(Option<OpSender>);
+
+impl Drop for InterruptOnDrop {
+    fn drop(&mut self) {
+        if let Some(ops) = self.0.take() {
+            let _ = ops.submit(Op::Interrupt);
+        }
+    }
+}
+
+/// Whether an event is this turn's (or session-wide, with no turn id).
+fn belongs(event: &Event, mine: Option<&str>) -> bool {
+    match (event.turn_id.as_deref(), mine) {
+        (None, _) => true,
+        (Some(turn), Some(mine)) => turn == mine,
+        (Some(_), None) => false,
+    }
 }
 
 impl Session {
@@ -55,27 +84,49 @@ impl Session {
         Ok(Arc::new(Session {
             id: kernel.session_id().to_string(),
             ops: kernel.sender(),
-            kernel: tokio::sync::Mutex::new(kernel),
+            driver: tokio::sync::Mutex::new(Driver {
+                kernel,
+                submitted: 0,
+                started: 0,
+            }),
         }))
     }
 
     /// Run one turn with `prompt` to its end. `cancel` interrupts it (the client cancelled the
-    /// request); the turn then ends `Aborted` once the kernel has closed it cleanly.
+    /// request); the turn then ends `Aborted` once the kernel has closed it cleanly. If this
+    /// future is dropped instead (the transport gave up on the call), the turn is interrupted
+    /// all the same.
     pub(crate) async fn run_turn(
         &self,
         prompt: String,
         cancel: &CancellationToken,
         hooks: &mut impl TurnHooks,
     ) -> Result<TurnEnd, KernelError> {
-        let mut kernel = self.kernel.lock().await;
+        let mut driver = self.driver.lock().await;
+        driver.submitted += 1;
+        let ordinal = driver.submitted;
         self.ops.submit(Op::UserTurn {
             input: vec![UserInput::Text { text: prompt }],
             overrides: Default::default(),
         })?;
+        let mut guard = InterruptOnDrop(Some(self.ops.clone()));
+        let result = self.drive(&mut driver, ordinal, cancel, hooks).await;
+        guard.0 = None;
+        result
+    }
+
+    async fn drive(
+        &self,
+        driver: &mut Driver,
+        ordinal: u64,
+        cancel: &CancellationToken,
+        hooks: &mut impl TurnHooks,
+    ) -> Result<TurnEnd, KernelError> {
         let mut interrupted = false;
+        let mut mine: Option<String> = None;
         loop {
             let event = tokio::select! {
-                event = kernel.next_event() => event,
+                event = driver.kernel.next_event() => event,
                 () = cancel.cancelled(), if !interrupted => {
                     interrupted = true;
                     self.ops.submit(Op::Interrupt)?;
@@ -85,6 +136,22 @@ impl Session {
             let Some(event) = event else {
                 return Ok(TurnEnd::Failed("the session ended unexpectedly".into()));
             };
+            if matches!(event.msg, EventMsg::TurnStarted) {
+                driver.started += 1;
+                if driver.started == ordinal {
+                    mine.clone_from(&event.turn_id);
+                }
+            }
+            if !belongs(&event, mine.as_deref()) {
+                // The tail of a turn whose call went away: not this call's to show or answer.
+                if let EventMsg::ApprovalRequest(request) = event.msg {
+                    self.ops.submit(Op::Approval {
+                        id: request.id,
+                        decision: ReviewDecision::Cancel,
+                    })?;
+                }
+                continue;
+            }
             hooks.on_event(&event).await;
             match event.msg {
                 EventMsg::ApprovalRequest(request) => {
@@ -128,12 +195,12 @@ impl Session {
         if self.ops.submit(Op::Shutdown).is_err() {
             return;
         }
-        let Ok(mut kernel) = tokio::time::timeout(Duration::from_secs(2), self.kernel.lock()).await
+        let Ok(mut driver) = tokio::time::timeout(Duration::from_secs(2), self.driver.lock()).await
         else {
             return;
         };
         let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while let Some(event) = kernel.next_event().await {
+            while let Some(event) = driver.kernel.next_event().await {
                 if matches!(event.msg, EventMsg::ShutdownComplete) {
                     break;
                 }
@@ -200,5 +267,26 @@ impl Sessions {
         for session in all {
             session.shutdown().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(turn_id: Option<&str>) -> Event {
+        Event {
+            turn_id: turn_id.map(String::from),
+            msg: EventMsg::TurnStarted,
+        }
+    }
+
+    #[test]
+    fn events_of_other_turns_are_not_this_calls() {
+        assert!(belongs(&ev(None), None));
+        assert!(belongs(&ev(None), Some("turn_1")));
+        assert!(belongs(&ev(Some("turn_1")), Some("turn_1")));
+        assert!(!belongs(&ev(Some("turn_0")), Some("turn_1")));
+        assert!(!belongs(&ev(Some("turn_0")), None));
     }
 }

@@ -160,10 +160,84 @@ struct PlanReport {
     seccomp_denied: Vec<seccomp::DenyRule>,
 }
 
+/// The common invocations without clap: policy flags (or `--policy-json`, what
+/// [`crate::command_for`] passes), `--`, and the command. Building clap's parser costs about
+/// 0.1 ms of every one-shot spawn; this covers what the kernel and scripts send. Anything else
+/// (help, `--probe`, a repeated or conflicting flag, a value that looks like a flag, a bad
+/// value) returns None and goes to clap, which accepts or rejects it with its usual message;
+/// whatever this accepts, clap parses to the same `Cli` (a unit test holds them together).
+fn parse_fast(args: &[OsString]) -> Option<Cli> {
+    let mut cli = Cli {
+        mode: None,
+        cwd: None,
+        writable_roots: Vec::new(),
+        network: false,
+        probe: false,
+        json_policy: None,
+        policy_json: None,
+        allow_landlock_only: false,
+        force_landlock_only: false,
+        allow_no_landlock: false,
+        max_processes: None,
+        max_file_size: None,
+        keep_env: Vec::new(),
+        print_plan: false,
+        zygote: false,
+        bench_zygote: None,
+        command: Vec::new(),
+    };
+    let mut it = args.iter().skip(1);
+    // A flag's value: the next argument, which must not look like a flag.
+    fn value<'a>(it: &mut impl Iterator<Item = &'a OsString>) -> Option<&'a OsString> {
+        it.next()
+            .filter(|v| !v.as_encoded_bytes().starts_with(b"-"))
+    }
+    fn text(v: &OsString) -> Option<String> {
+        v.to_str().map(str::to_owned)
+    }
+    loop {
+        let arg = it.next()?.to_str()?;
+        match arg {
+            "--" => break,
+            "--cwd" if cli.cwd.is_none() => cli.cwd = Some(value(&mut it)?.into()),
+            "--mode" if cli.mode.is_none() => {
+                cli.mode = Some(parse_mode(value(&mut it)?.to_str()?).ok()?);
+            }
+            "--writable-root" => cli.writable_roots.push(value(&mut it)?.into()),
+            "--network" if !cli.network => cli.network = true,
+            "--policy-json" if cli.policy_json.is_none() => {
+                cli.policy_json = Some(text(value(&mut it)?)?);
+            }
+            "--max-processes" if cli.max_processes.is_none() => {
+                cli.max_processes = Some(value(&mut it)?.to_str()?.parse().ok()?);
+            }
+            "--max-file-size" if cli.max_file_size.is_none() => {
+                cli.max_file_size = Some(parse_size(value(&mut it)?.to_str()?).ok()?);
+            }
+            "--keep-env" => cli.keep_env.push(text(value(&mut it)?)?),
+            "--allow-landlock-only" if !cli.allow_landlock_only => cli.allow_landlock_only = true,
+            "--force-landlock-only" if !cli.force_landlock_only => cli.force_landlock_only = true,
+            "--allow-no-landlock" if !cli.allow_no_landlock => cli.allow_no_landlock = true,
+            _ => return None,
+        }
+    }
+    let conflicts = cli.mode.is_some() || cli.cwd.is_some() || !cli.writable_roots.is_empty();
+    if cli.policy_json.is_some() && (conflicts || cli.network) {
+        return None;
+    }
+    cli.command = it.cloned().collect();
+    (!cli.command.is_empty()).then_some(cli)
+}
+
 /// Parses `args` (argv[0] included) and runs. Returns the exit status; may instead never
 /// return (exec in danger-full-access, or death by the command's signal).
 pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let parsed = match parse_fast(&args) {
+        Some(cli) => Ok(cli),
+        None => Cli::try_parse_from(args),
+    };
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -362,6 +436,84 @@ mod tests {
     fn bad_usage_is_exit_125() {
         assert_eq!(main(["x", "--mode", "bogus"].map(OsString::from)), 125);
         assert_eq!(main(["x"].map(OsString::from)), 125);
+    }
+
+    /// Every invocation the fast parser takes must parse the same with clap.
+    #[test]
+    fn the_fast_parser_agrees_with_clap() {
+        let accepted: &[&[&str]] = &[
+            &["--", "true"],
+            &["--cwd", "/w", "--", "sh", "-c", "--network"],
+            &["--policy-json", "{}", "--", "cargo", "build"],
+            &[
+                "--policy-json",
+                "{\"network\":true}",
+                "--keep-env",
+                "A_KEY",
+                "--",
+                "x",
+            ],
+            &[
+                "--mode",
+                "read-only",
+                "--cwd",
+                "/w",
+                "--writable-root",
+                "/a",
+                "--writable-root",
+                "/b",
+                "--network",
+                "--max-processes",
+                "77",
+                "--max-file-size",
+                "3M",
+                "--keep-env",
+                "GH_TOKEN",
+                "--keep-env",
+                "X",
+                "--allow-landlock-only",
+                "--force-landlock-only",
+                "--allow-no-landlock",
+                "--",
+                "ls",
+                "--",
+                "-la",
+            ],
+        ];
+        for args in accepted {
+            let argv: Vec<OsString> = std::iter::once("tandem-sandbox")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            let fast = parse_fast(&argv).unwrap_or_else(|| panic!("fast path refused {args:?}"));
+            let slow = Cli::try_parse_from(&argv).unwrap();
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{args:?}");
+        }
+        let refused: &[&[&str]] = &[
+            &["--probe"],
+            &["--help"],
+            &["--"],
+            &["true"],
+            &["--cwd", "/a", "--cwd", "/b", "--", "x"],
+            &["--cwd", "--network", "--", "x"],
+            &["--mode", "bogus", "--", "x"],
+            &["--max-processes", "-1", "--", "x"],
+            &["--max-file-size", "0", "--", "x"],
+            &["--policy-json", "{}", "--network", "--", "x"],
+            &["--policy-json", "{}", "--cwd", "/w", "--", "x"],
+            &["--json-policy", "/p.json", "--", "x"],
+            &["--cwd=/w", "--", "x"],
+            &["--network", "--network", "--", "x"],
+            &["--print-plan", "--", "x"],
+            &["--zygote"],
+        ];
+        for args in refused {
+            let argv: Vec<OsString> = std::iter::once("tandem-sandbox")
+                .chain(args.iter().copied())
+                .map(OsString::from)
+                .collect();
+            assert!(parse_fast(&argv).is_none(), "{args:?} must go to clap");
+        }
     }
 
     #[test]

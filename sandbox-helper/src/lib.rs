@@ -44,6 +44,7 @@
 //! PID namespace).
 
 mod bench;
+mod bpf;
 mod cli;
 mod env;
 mod error;

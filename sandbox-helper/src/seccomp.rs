@@ -1,19 +1,16 @@
-//! The seccomp layer: a deny-list compiled once into BPF (seccompiler) and installed in the
-//! sandbox init before the command is forked, so every process of the command inherits it.
+//! The seccomp layer: a deny-list compiled once into BPF (a search tree, see `bpf.rs`) and
+//! installed in the sandbox init before the command is forked, so every process of the command
+//! inherits it.
 //!
 //! It is the second wall behind the namespaces: even if a mount or namespace trick worked,
-//! the syscalls that build such tricks are refused (EPERM). Our own prefix in front of
-//! seccompiler's program kills foreign-architecture syscalls, refuses the x32 ABI, and answers
-//! `clone3` with ENOSYS (its flags live in memory that BPF cannot read, and glibc falls back to
-//! `clone`, whose flags we *can* check).
+//! the syscalls that build such tricks are refused (EPERM). The program also kills
+//! foreign-architecture syscalls, refuses the x32 ABI, and answers `clone3` with ENOSYS (its
+//! flags live in memory that BPF cannot read, and glibc falls back to `clone`, whose flags we
+//! *can* check).
 
 use crate::error::{Layer, Result, SandboxError};
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, sock_filter,
-};
+use seccompiler::BpfProgram;
 use serde::Serialize;
-use std::collections::BTreeMap;
 
 /// When a deny rule matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -158,115 +155,10 @@ pub fn deny_rules(network: bool) -> Vec<DenyRule> {
     rules
 }
 
-fn cond(arg: u8, op: SeccompCmpOp, value: u64) -> Result<SeccompCondition> {
-    SeccompCondition::new(arg, SeccompCmpArgLen::Dword, op, value)
-        .map_err(|e| SandboxError::layer(Layer::Seccomp, "building a condition", e))
-}
-
-fn rule(conds: Vec<SeccompCondition>) -> Result<SeccompRule> {
-    SeccompRule::new(conds).map_err(|e| SandboxError::layer(Layer::Seccomp, "building a rule", e))
-}
-
-#[cfg(target_arch = "x86_64")]
-const ARCH: (seccompiler::TargetArch, u32) = (seccompiler::TargetArch::x86_64, 0xC000_003E);
-#[cfg(target_arch = "aarch64")]
-const ARCH: (seccompiler::TargetArch, u32) = (seccompiler::TargetArch::aarch64, 0xC000_00B7);
-
-const BPF_LD_W_ABS: u16 = 0x20;
-const BPF_JEQ_K: u16 = 0x15;
-const BPF_JGE_K: u16 = 0x35;
-const BPF_RET_K: u16 = 0x06;
-const SECCOMP_RET_KILL_PROCESS: u32 = 0x8000_0000;
-const SECCOMP_RET_ERRNO: u32 = 0x0005_0000;
-
-fn ins(code: u16, jt: u8, jf: u8, k: u32) -> sock_filter {
-    sock_filter { code, jt, jf, k }
-}
-
-/// Our part of the program: architecture check, x32 refusal, `clone3` → ENOSYS, and the
-/// unconditional denials as one `jeq` each (seccompiler spends several instructions per
-/// syscall; the kernel verifies and JIT-compiles every instruction at each install, so a short
-/// program is a measurably faster sandbox start, and a faster check on every syscall).
-/// Anything not decided here falls through to seccompiler's program for the conditional rules.
-fn prefix(always: &[i64]) -> Vec<sock_filter> {
-    let enosys = SECCOMP_RET_ERRNO | libc::ENOSYS as u32;
-    let eperm = SECCOMP_RET_ERRNO | libc::EPERM as u32;
-    // (opcode, value, returns ENOSYS?) for each check, in order.
-    let mut checks: Vec<(u16, u32, bool)> = vec![
-        (BPF_JGE_K, 0x4000_0000, true), // the x32 ABI bit
-        (BPF_JEQ_K, libc::SYS_clone3 as u32, true),
-    ];
-    checks.extend(always.iter().map(|&nr| (BPF_JEQ_K, nr as u32, false)));
-    let n = checks.len();
-    let mut prog = vec![
-        ins(BPF_LD_W_ABS, 0, 0, 4),                     // A = arch
-        ins(BPF_JEQ_K, 1, 0, ARCH.1),                   // native? skip the kill
-        ins(BPF_RET_K, 0, 0, SECCOMP_RET_KILL_PROCESS), // foreign architecture
-        ins(BPF_LD_W_ABS, 0, 0, 0),                     // A = syscall number
-    ];
-    for (i, (op, value, to_enosys)) in checks.into_iter().enumerate() {
-        // From check i, the ja follows after n - i - 1 more checks; ENOSYS and EPERM after it.
-        let to_ja = n - i - 1;
-        let jt = to_ja + 1 + usize::from(!to_enosys);
-        prog.push(ins(op, jt as u8, 0, value));
-    }
-    prog.push(ins(0x05, 0, 0, 2)); // ja over the two returns → seccompiler's program
-    prog.push(ins(BPF_RET_K, 0, 0, enosys));
-    prog.push(ins(BPF_RET_K, 0, 0, eperm));
-    prog
-}
-
-/// Compiles the filter. Done once per sandbox (or per zygote session), not per command.
+/// Compiles the filter (see `bpf.rs`). Done once per sandbox (or per zygote session), not per
+/// command; it takes a few microseconds.
 pub fn compile(network: bool) -> Result<BpfProgram> {
-    let rules = deny_rules(network);
-    let always: Vec<i64> = rules
-        .iter()
-        .filter(|r| r.when == When::Always)
-        .map(|r| r.nr)
-        .collect();
-    if always.len() > 200 {
-        return Err(SandboxError::layer(
-            Layer::Seccomp,
-            "building the filter",
-            "too many rules for 8-bit jumps",
-        ));
-    }
-    let mut map: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for r in rules {
-        let entry = match r.when {
-            When::Always => continue,
-            _ => map.entry(r.nr).or_default(),
-        };
-        match r.when {
-            When::Always => {}
-            When::ArgIn { arg, values } => {
-                for v in values {
-                    entry.push(rule(vec![cond(arg, SeccompCmpOp::Eq, v)?])?);
-                }
-            }
-            When::ArgNot { arg, value } => {
-                entry.push(rule(vec![cond(arg, SeccompCmpOp::Ne, value)?])?);
-            }
-            When::ArgHasAnyBit { arg, bits } => {
-                for b in bits {
-                    entry.push(rule(vec![cond(arg, SeccompCmpOp::MaskedEq(b), b)?])?);
-                }
-            }
-        }
-    }
-    let filter = SeccompFilter::new(
-        map,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        ARCH.0,
-    )
-    .map_err(|e| SandboxError::layer(Layer::Seccomp, "building the filter", e))?;
-    let body: BpfProgram = filter.try_into().map_err(|e: seccompiler::BackendError| {
-        SandboxError::layer(Layer::Seccomp, "compiling the filter", e)
-    })?;
-    let mut prog = prefix(&always);
-    prog.extend(body);
-    Ok(prog)
+    crate::bpf::compile(&deny_rules(network))
 }
 
 /// Installs the filter on the calling thread (no_new_privs must already be set).
@@ -320,22 +212,102 @@ mod tests {
         }
     }
 
+    /// What the rules say about one syscall, computed directly from the rule list.
+    fn expected(rules: &[DenyRule], nr: u32, arch: u32, args: [u64; 6]) -> u32 {
+        use crate::bpf::{NATIVE_ARCH, RET_ALLOW, RET_ERRNO, RET_KILL_PROCESS, X32_SYSCALL_BIT};
+        if arch != NATIVE_ARCH {
+            return RET_KILL_PROCESS;
+        }
+        if nr >= X32_SYSCALL_BIT || i64::from(nr) == libc::SYS_clone3 {
+            return RET_ERRNO | libc::ENOSYS as u32;
+        }
+        let low = |i: u8| args[i as usize] & 0xffff_ffff;
+        let denied = rules
+            .iter()
+            .filter(|r| r.nr == i64::from(nr))
+            .any(|r| match &r.when {
+                When::Always => true,
+                When::ArgIn { arg, values } => values.contains(&low(*arg)),
+                When::ArgNot { arg, value } => low(*arg) != *value,
+                When::ArgHasAnyBit { arg, bits } => bits.iter().any(|b| low(*arg) & b != 0),
+            });
+        if denied {
+            RET_ERRNO | libc::EPERM as u32
+        } else {
+            RET_ALLOW
+        }
+    }
+
+    /// The compiled program, run in a BPF interpreter, agrees with the rules for every syscall
+    /// number and a spread of arguments (including values only the high 32 bits tell apart).
     #[test]
-    fn compiles_compactly_with_our_prefix() {
-        let always: Vec<i64> = deny_rules(false)
+    #[allow(
+        clippy::unnecessary_cast,
+        reason = "ioctl numbers are c_ulong or c_int by libc"
+    )]
+    fn the_program_matches_the_rules_everywhere() {
+        let af_unix = libc::AF_UNIX as u64;
+        let arg_sets: Vec<[u64; 6]> = vec![
+            [0; 6],
+            [af_unix, 0, 0, 0, 0, 0],
+            [libc::AF_INET as u64, 1, 0, 0, 0, 0],
+            [libc::AF_NETLINK as u64, 0, 0, 0, 0, 0],
+            [(1 << 32) | af_unix, 0, 0, 0, 0, 0],
+            [1 << 32, 0, 0, 0, 0, 0],
+            [0, libc::TIOCSTI as u64, 0, 0, 0, 0],
+            [0, libc::TIOCLINUX as u64, 0, 0, 0, 0],
+            [0, (1 << 40) | libc::TIOCSTI as u64, 0, 0, 0, 0],
+            [0, libc::TIOCGWINSZ as u64, 0, 0, 0, 0],
+            [libc::CLONE_NEWUSER as u64, 0, 0, 0, 0, 0],
+            [(libc::CLONE_VM | libc::CLONE_NEWNET) as u64, 0, 0, 0, 0, 0],
+            [
+                (libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD) as u64,
+                0,
+                0,
+                0,
+                0,
+                0,
+            ],
+            [libc::CLONE_NEWNS as u64 | 1 << 33, 0, 0, 0, 0, 0],
+            [u64::MAX; 6],
+        ];
+        let mut nrs: Vec<u32> = (0..1024).collect();
+        nrs.extend([X32 - 1, X32, X32 + 1, X32 + 165, u32::MAX]);
+        for network in [false, true] {
+            let rules = deny_rules(network);
+            let prog = compile(network).unwrap();
+            let mut worst = 0;
+            for &nr in &nrs {
+                for args in &arg_sets {
+                    for arch in [crate::bpf::NATIVE_ARCH, 0x4000_0003, 0] {
+                        let (got, steps) = crate::bpf::run(&prog, nr, arch, *args);
+                        let want = expected(&rules, nr, arch, *args);
+                        assert_eq!(got, want, "nr {nr} arch {arch:#x} args {args:?}");
+                        worst = worst.max(steps);
+                    }
+                }
+            }
+            // A balanced tree: a handful of comparisons for any syscall, and a short program
+            // (the kernel verifies and JIT-compiles it at every install).
+            assert!(worst <= 16, "{worst} steps");
+            assert!(prog.len() < 110, "{} instructions", prog.len());
+        }
+    }
+
+    const X32: u32 = crate::bpf::X32_SYSCALL_BIT;
+
+    #[test]
+    fn adjacent_denials_share_one_range() {
+        // mount (165) and umount2 (166) on x86_64 are one range: one comparison fewer each.
+        let prog = compile(false).unwrap();
+        let always = deny_rules(false)
             .iter()
             .filter(|r| r.when == When::Always)
-            .map(|r| r.nr)
-            .collect();
-        let prog = compile(false).unwrap();
-        let pre = prefix(&always);
-        assert_eq!(prog[..pre.len()], pre[..]);
-        // Every unconditional check jumps exactly to the EPERM return.
-        let eperm_at = pre.len() - 1;
-        for (i, insn) in pre.iter().enumerate().skip(6).take(always.len()) {
-            assert_eq!(i + 1 + insn.jt as usize, eperm_at, "check {i}");
-        }
-        assert_eq!(pre[4].jt as usize + 5, eperm_at - 1, "x32 goes to ENOSYS");
-        assert!(prog.len() < 150, "{}", prog.len());
+            .count();
+        let compares = prog.iter().filter(|i| i.code == 0x35).count();
+        assert!(
+            compares < 2 * always,
+            "{compares} range checks for {always} denials"
+        );
     }
 }

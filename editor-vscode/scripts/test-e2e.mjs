@@ -358,6 +358,32 @@ async function ui() {
         await taskFrame().locator(".msg", { hasText: "the tests pass" }).waitFor();
         await taskFrame().locator("details.cmd summary", { hasText: "exit 0" }).last().waitFor();
         await shot("task-done");
+      })) &&
+      (await step("two tasks at once: both approvals wait, and the status bar QuickPick answers each", async () => {
+        for (const prompt of ["print forty-two", "print it again"]) {
+          await palette("Tandem: New Task");
+          await page.locator(".quick-input-widget", { hasText: "What should Tandem do?" }).waitFor();
+          await page.locator(".quick-input-widget input").pressSequentially(prompt, { delay: 5 });
+          await page.keyboard.press("Enter");
+        }
+        const item = page.locator(".statusbar-item", { hasText: "2 approvals" });
+        await item.waitFor();
+        await shot("approvals-queued");
+        await item.click();
+        const rows = page.locator(".quick-input-list .monaco-list-row", { hasText: "Tandem wants to run" });
+        await rows.nth(1).waitFor();
+        await shot("approvals-quickpick");
+        await rows.first().click();
+        await page.locator(".quick-input-list").getByRole("option", { name: "Allow once", exact: true }).click();
+        await page.locator(".statusbar-item", { hasText: "1 approval" }).waitFor();
+        // The one left comes straight to its options.
+        await page.locator(".quick-input-list").getByRole("option", { name: "Deny", exact: true }).click();
+        await item.waitFor({ state: "detached" });
+        await page.locator(".statusbar-item", { hasText: /approval/ }).waitFor({ state: "detached" });
+        for (const prompt of ["print forty-two", "print it again"]) {
+          await page.locator(".monaco-list-row", { hasText: prompt }).filter({ hasText: "completed" }).waitFor();
+        }
+        await shot("tasks-done");
       }));
     if (ok) await modelCheck("ui", model);
   } finally {
@@ -369,6 +395,8 @@ async function ui() {
 
 let bins;
 async function main() {
+  // Only this run's screenshots and logs: a stale failure picture would mislead.
+  fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   if (!fs.existsSync(codeServer)) throw new Error(`${codeServer} is missing: run scripts/setup-editors.sh vscode`);
   bins = binaries();

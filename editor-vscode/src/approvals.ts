@@ -25,9 +25,14 @@ const SHOW_CHANGES = "Show changes";
 
 export class Approvals implements vscode.Disposable {
   readonly pending = new Map<string, PendingApproval>();
+  /** The approval whose notification is on show. */
+  private onShow: string | undefined;
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChange = this.changeEmitter.event;
   private readonly disposables: vscode.Disposable[] = [];
+
+  /** Names a task for people (its prompt); set by the extension. */
+  describeTask: (taskId: string) => string = (taskId) => taskId;
 
   constructor(backend: Backend) {
     this.disposables.push(
@@ -59,8 +64,7 @@ export class Approvals implements vscode.Disposable {
       // The server withdrew the question (the turn was cancelled or timed out).
       token.onCancellationRequested(() => this.settle(key, "deny"));
       this.changeEmitter.fire();
-      if (this.pending.size === 1) void this.notify(p);
-      else void this.notifyQueued();
+      this.showNext();
     });
   }
 
@@ -80,13 +84,25 @@ export class Approvals implements vscode.Disposable {
     this.pending.delete(key);
     p.resolve(decision);
     this.changeEmitter.fire();
+    if (key === this.onShow) this.showNext();
     return true;
+  }
+
+  /** One approval notification at a time (VS Code cannot close a stale one): the next waiting
+   * approval appears when the one on show is answered; all of them are in the QuickPick. */
+  private showNext(): void {
+    if (this.onShow && this.pending.has(this.onShow)) return;
+    const next = this.pending.values().next().value;
+    this.onShow = next?.key;
+    if (next) void this.notify(next);
   }
 
   private async notify(p: PendingApproval): Promise<void> {
     const buttons = p.params.options.map((o) => DECISION_LABEL[o]);
     if (p.params.kind === "patch" && p.params.changes?.length) buttons.push(SHOW_CHANGES);
-    const text = `${message(p.params)} · ${detail(p.params)}`;
+    const others = this.pending.size - 1;
+    const queued = others > 0 ? ` (${others} more waiting: click the status bar)` : "";
+    const text = `${message(p.params)} · ${detail(p.params)}${queued}`;
     const pick = await vscode.window.showWarningMessage(text, { modal: false }, ...buttons);
     if (pick === SHOW_CHANGES) {
       await vscode.commands.executeCommand("tandem.reviewAll");
@@ -97,18 +113,18 @@ export class Approvals implements vscode.Disposable {
     if (decision) this.settle(p.key, decision);
   }
 
-  private async notifyQueued(): Promise<void> {
-    const pick = await vscode.window.showWarningMessage(`Tandem: ${this.pending.size} approvals are waiting.`, { modal: false }, "Review…");
-    if (pick) await this.pick();
-  }
-
   /** A QuickPick of every pending approval, then one of its options. */
   async pick(): Promise<void> {
     if (this.pending.size === 0) {
       void vscode.window.showInformationMessage("Tandem: no approval is waiting.");
       return;
     }
-    const items = [...this.pending.values()].map((p) => ({ label: message(p.params), detail: detail(p.params), key: p.key }));
+    const items = [...this.pending.values()].map((p) => ({
+      label: message(p.params),
+      description: this.describeTask(p.params.taskId),
+      detail: detail(p.params),
+      key: p.key,
+    }));
     const chosen = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { title: "Tandem: pending approvals", placeHolder: "Pick an approval to answer", matchOnDetail: true });
     const p = chosen && this.pending.get(chosen.key);
     if (!p) return;

@@ -40,6 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ext> {
     approvals,
     status: new StatusBar(autoContext, tasks, approvals, review),
   };
+  approvals.describeTask = (taskId) => tasks.tasks.get(taskId)?.prompt || taskId;
   context.subscriptions.push(
     ...Object.values(ext).reverse(),
     new ReviewKeys(review),

@@ -1,7 +1,16 @@
 // Renders one task as HTML for the task view: agent messages as they stream, the plan as a
 // checklist, commands with collapsible output, and file changes. Pure: no vscode API.
-import type { ThreadItem } from "./protocol.generated";
+import type { TaskStatus, ThreadItem } from "./protocol.generated";
 import type { TaskModel } from "./tasks";
+
+export const STATUS_LABEL: Record<TaskStatus, string> = {
+  running: "running",
+  waitingForApproval: "waiting for approval",
+  waitingForReview: "waiting for review",
+  completed: "completed",
+  failed: "failed",
+  cancelled: "cancelled",
+};
 
 export function esc(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
@@ -39,7 +48,7 @@ function item(t: TaskModel, it: ThreadItem): string {
 export function renderTask(t: TaskModel | undefined): string {
   if (!t) return `<p class="dim">No task selected. Run <b>Tandem: New Task</b>.</p>`;
   const parts = [
-    `<div class="head"><b>${esc(t.taskId)}</b> <span class="status ${t.status}">${esc(t.status)}</span></div>`,
+    `<div class="head"><b>${esc(t.taskId)}</b> <span class="status ${t.status}">${esc(STATUS_LABEL[t.status])}</span></div>`,
     `<div class="prompt">${esc(t.prompt)}</div>`,
   ];
   for (const id of t.order) {

@@ -3,6 +3,7 @@
 import * as vscode from "vscode";
 import type { Backend } from "./client";
 import * as config from "./config";
+import { STATUS_LABEL } from "./taskhtml";
 import type { TaskEvent, TaskInfo, TaskStatus, ThreadItem, TokenUsage } from "./protocol.generated";
 
 /** A task as the views show it: exactly what the events said, in order. */
@@ -218,14 +219,6 @@ export class Tasks implements vscode.Disposable, vscode.TreeDataProvider<TaskNod
 
 export type TaskNode = { kind: "task"; taskId: string } | { kind: "file"; taskId: string; path: string };
 
-export const STATUS_LABEL: Record<TaskStatus, string> = {
-  running: "running",
-  waitingForApproval: "waiting for approval",
-  waitingForReview: "waiting for review",
-  completed: "completed",
-  failed: "failed",
-  cancelled: "cancelled",
-};
 
 const STATUS_ICON: Record<TaskStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon("sync~spin"),

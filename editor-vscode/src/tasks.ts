@@ -103,6 +103,8 @@ export class Tasks implements vscode.Disposable, vscode.TreeDataProvider<TaskNod
       t = { taskId, prompt, status: "running", startedAt: Date.now() / 1000, items: new Map(), order: [], streamed: new Map() };
       this.tasks.set(taskId, t);
     }
+    // A task's first events can arrive before `tandem/task/start` answers, with no prompt.
+    if (!t.prompt && prompt) t.prompt = prompt;
     return t;
   }
 

@@ -240,6 +240,9 @@ describe("Tandem in VS Code", function () {
     assert.equal(ext.approvals.pending.size, 1, "the other one is still pending");
     assert.ok(ext.approvals.answer(second.key, "deny"));
     await waitFor("both tasks to complete", () => ext.tasks.tasks.get(a)?.status === "completed" && ext.tasks.tasks.get(b)?.status === "completed");
+    // Events may beat the start answer; the tree still names each task by its prompt.
+    assert.equal(ext.tasks.tasks.get(a)?.prompt, "first of two");
+    assert.equal(ext.tasks.tasks.get(b)?.prompt, "second of two");
     const outputs = [a, b].map((id) => {
       const cmd = [...ext.tasks.tasks.get(id)!.items.values()].find((i) => i.type === "command_execution");
       return cmd?.type === "command_execution" ? cmd.aggregated_output : "";

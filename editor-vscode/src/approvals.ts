@@ -78,6 +78,12 @@ export class Approvals implements vscode.Disposable {
     for (const p of [...this.pending.values()]) if (p.params.taskId === taskId) this.settle(p.key, "cancel");
   }
 
+  /** Drops the approval of an item that completed: the server decided without us (its
+   * timeout does not cancel the request). */
+  forgetItem(taskId: string, itemId: string): void {
+    for (const p of [...this.pending.values()]) if (p.params.taskId === taskId && p.params.itemId === itemId) this.settle(p.key, "deny");
+  }
+
   private settle(key: string, decision: ReviewDecision): boolean {
     const p = this.pending.get(key);
     if (!p) return false;

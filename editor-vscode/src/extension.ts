@@ -52,6 +52,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<Ext> {
     tasks.onDidChange((t) => {
       if (t && (t.status === "completed" || t.status === "failed" || t.status === "cancelled")) approvals.forgetTask(t.taskId);
     }),
+    tasks.onDidEvent(({ taskId, event }) => {
+      if (event.type === "item.completed") approvals.forgetItem(taskId, event.item.id);
+    }),
     approvals.onDidChange(() => void tasks.refresh().catch(() => undefined)),
     vscode.workspace.onDidChangeConfiguration(async (e) => {
       if (!e.affectsConfiguration(config.SECTION)) return;

@@ -29,6 +29,9 @@ export class Tasks implements vscode.Disposable, vscode.TreeDataProvider<TaskNod
   private readonly changeEmitter = new vscode.EventEmitter<TaskModel | undefined>();
   /** Fires with the task that changed (undefined: several). */
   readonly onDidChange = this.changeEmitter.event;
+  private readonly eventEmitter = new vscode.EventEmitter<{ taskId: string; event: TaskEvent }>();
+  /** Every task event, after the model took it in. */
+  readonly onDidEvent = this.eventEmitter.event;
   private readonly treeEmitter = new vscode.EventEmitter<TaskNode | undefined>();
   readonly onDidChangeTreeData = this.treeEmitter.event;
   private readonly disposables: vscode.Disposable[] = [];
@@ -39,6 +42,7 @@ export class Tasks implements vscode.Disposable, vscode.TreeDataProvider<TaskNod
     this.disposables.push(
       this.view,
       this.changeEmitter,
+      this.eventEmitter,
       this.treeEmitter,
       backend.onNotification("tandem/task/event", (p) => this.onEvent(p.taskId, p.event)),
       backend.onDidChangeState((up) => {
@@ -149,6 +153,7 @@ export class Tasks implements vscode.Disposable, vscode.TreeDataProvider<TaskNod
         break;
     }
     this.changed(t);
+    this.eventEmitter.fire({ taskId, event: e });
   }
 
   private changed(t: TaskModel | undefined): void {

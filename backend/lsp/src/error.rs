@@ -24,8 +24,6 @@ pub enum LspError {
     /// `config.toml` (or a setting) is wrong; the message names the file, line and key.
     #[error("the Tandem config is invalid: {0}")]
     Config(String),
-    #[error("the server is not initialized yet")]
-    NotInitialized,
     #[error("{0}")]
     Internal(String),
 }
@@ -46,7 +44,6 @@ impl LspError {
             },
             LspError::UnknownTask(_) | LspError::UnknownThread { .. } => error_codes::UNKNOWN_ID,
             LspError::InvalidParams(_) | LspError::Document(_) => -32602,
-            LspError::NotInitialized => -32002,
             LspError::Config(_) | LspError::Internal(_) => -32603,
         };
         i64::from(code)

@@ -106,9 +106,10 @@ pub fn build(options: ServerOptions) -> (FillParams, ClientSocket) {
     (FillParams(service), socket)
 }
 
-/// Gives `{}` to requests that arrive without params. tower-lsp insists on params for a
-/// method that takes any, while JSON-RPC clients commonly omit them for `{}`-shaped ones
-/// (`tandem/task/list`, `tandem/review/list`, `tandem/context/preview`).
+/// Gives `{}` to `tandem/*` requests that arrive without params, or with `[]`. tower-lsp
+/// insists on params for a method that takes any, while JSON-RPC clients commonly omit them
+/// for `{}`-shaped ones (`tandem/task/list`, `tandem/review/list`, `tandem/context/preview`),
+/// and Neovim encodes an empty Lua table `{}` as `[]`.
 pub struct FillParams(LspService<Backend>);
 
 impl tower_service::Service<Request> for FillParams {
@@ -121,7 +122,8 @@ impl tower_service::Service<Request> for FillParams {
     }
 
     fn call(&mut self, req: Request) -> Self::Future {
-        let needs = req.params().is_none_or(Value::is_null)
+        let empty = |v: &Value| v.is_null() || v.as_array().is_some_and(Vec::is_empty);
+        let needs = req.params().is_none_or(empty)
             && req.id().is_some()
             && req.method().starts_with("tandem/");
         if !needs {

@@ -51,7 +51,8 @@ pub struct State {
     pub ws: Workspace,
     pub settings: Settings,
     pub caps: ClientCaps,
-    pub initialized: bool,
+    /// A setting in `initializationOptions` that did not fit, shown once initialized.
+    pub startup_error: Option<String>,
     /// The first workspace folder: the cwd of every task.
     pub root: PathBuf,
     pub roots: Vec<PathBuf>,
@@ -104,7 +105,7 @@ impl Shared {
                 .expect("the default context config is valid"),
             settings: Settings::default(),
             caps: ClientCaps::default(),
-            initialized: false,
+            startup_error: None,
             roots: vec![root.clone()],
             root,
             reviews: HashMap::new(),

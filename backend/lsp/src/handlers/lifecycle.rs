@@ -82,8 +82,12 @@ pub fn initialize(shared: &Shared, params: lsp::InitializeParams) -> Result<lsp:
     let (encoding, kind) = encoding_of(&params);
     let roots = roots_of(&params);
     let mut s = shared.lock();
-    if let Some(options) = &params.initialization_options {
-        s.settings.apply(options).map_err(LspError::InvalidParams)?;
+    // A bad setting must not cost the connection: it is shown once initialized, and the
+    // settings that were there stay in force.
+    if let Some(options) = &params.initialization_options
+        && let Err(e) = s.settings.apply(options)
+    {
+        s.startup_error = Some(e);
     }
     if let Some(first) = roots.first() {
         s.root = first.clone();
@@ -138,8 +142,11 @@ pub fn initialize(shared: &Shared, params: lsp::InitializeParams) -> Result<lsp:
 /// Says at once, where the person sees it, when the config cannot be loaded: every task
 /// would fail with the same message.
 pub async fn initialized(shared: &Arc<Shared>) {
-    shared.lock().initialized = true;
-    if let Err(e) = check_config(shared) {
+    let startup = shared.lock().startup_error.take();
+    let errors = startup
+        .into_iter()
+        .chain(check_config(shared).err().map(|e| e.to_string()));
+    for e in errors {
         tracing::warn!("{e}");
         shared
             .client

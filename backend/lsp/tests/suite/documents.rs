@@ -31,6 +31,31 @@ async fn initialize_picks_utf8_when_offered_and_utf16_otherwise() {
         .initialize(&env.root(), false, Value::Null, json!({}))
         .await;
     assert_eq!(r["capabilities"]["positionEncoding"], "utf-16");
+    // `{}`-shaped params may come as nothing at all, or as `[]` (Neovim's empty table).
+    assert_eq!(
+        c.ok("tandem/task/list", json!([])).await,
+        json!({"tasks": []})
+    );
+    assert_eq!(
+        c.ok("tandem/review/list", Value::Null).await["changes"],
+        json!([])
+    );
+}
+
+#[tokio::test]
+async fn a_bad_setting_is_reported_without_losing_the_connection() {
+    let env = Env::new("");
+    let c = env.client(json!({"sandboxMode": "yolo"})).await;
+    c.wait_until("an error message", |c| {
+        !c.notifications("window/showMessage").is_empty()
+    })
+    .await;
+    let m = &c.notifications("window/showMessage")[0];
+    assert!(m["message"].as_str().unwrap().contains("yolo"), "{m}");
+    assert_eq!(
+        c.ok("tandem/task/list", json!({})).await,
+        json!({"tasks": []})
+    );
 }
 
 /// The focused file's text as the preview shows it: what the server's buffer holds.

@@ -187,9 +187,12 @@ pub(crate) fn build(spec: &LandlockRules) -> Result<Option<OwnedFd>> {
         .map_err(|e| lerr("creating the ruleset", e))?;
     for (path, grant) in &spec.rules {
         let fd = PathFd::new(path).map_err(|e| lerr(&format!("opening {}", path.display()), e))?;
+        // Directory-only rights on a file are an error. Only `Read`/`ReadWrite` carry them, and
+        // those go to directories (roots are checked to be directories when the policy is
+        // resolved); stat only what might still be a file (`/` never is).
         let mut flags = access(*grant);
-        if path.is_file() || !path.is_dir() {
-            // Directory-only rights on a file are an error; keep the file subset.
+        let dir_rights = matches!(grant, Grant::Read | Grant::ReadWrite);
+        if dir_rights && path != Path::new("/") && !path.is_dir() {
             flags &= AccessFs::from_file(TARGET) | AccessFs::IoctlDev;
         }
         created = created

@@ -78,6 +78,24 @@ pub enum MountStep {
     Finalize { read_only: Vec<PathBuf> },
 }
 
+impl MountStep {
+    /// The step's kind, for the phase timings.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            MountStep::MakePrivate => "m:make-private",
+            MountStep::CloneTree { .. } => "m:clone-tree",
+            MountStep::ReadOnlyEverything => "m:read-only",
+            MountStep::MinimalDev => "m:dev",
+            MountStep::PrivateTmp => "m:tmp",
+            MountStep::MaskDir { .. } => "m:mask-dir",
+            MountStep::AttachTree { .. } => "m:attach",
+            MountStep::ProtectReadOnly { .. } => "m:protect",
+            MountStep::MaskWithNull { .. } => "m:mask-null",
+            MountStep::Finalize { .. } => "m:finalize",
+        }
+    }
+}
+
 /// The whole plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct MountPlan {

@@ -73,6 +73,24 @@ export function register(ext: Ext): vscode.Disposable[] {
       if (files.length === 1) await ext.diffs.show(files[0]);
       else if (files.length > 1) await ext.diffs.showAll(files);
     }),
+    c.registerCommand("tandem.undoTurn", async (turnId?: string) => {
+      const turns = [...new Set([...ext.review.changes.values()].filter((ch) => ch.model === "applyThenReview" && ch.turnId).map((ch) => ch.turnId!))];
+      const id =
+        typeof turnId === "string"
+          ? turnId
+          : turns.length <= 1
+            ? turns[0]
+            : (await vscode.window.showQuickPick(turns, { title: "Undo the changes of which turn?" }));
+      if (!id) return undefined;
+      try {
+        const r = await ext.backend.request("tandem/review/undoTurn", { turnId: id });
+        for (const refusal of r.refused) void vscode.window.showWarningMessage(`Tandem: ${refusal.hunkId} was not reverted: ${refusal.message}`);
+        return r;
+      } catch (e) {
+        void vscode.window.showErrorMessage(`Tandem: ${e instanceof Error ? e.message : String(e)}`);
+        return undefined;
+      }
+    }),
     c.registerCommand("tandem.nextHunk", () => move(ext, 1)),
     c.registerCommand("tandem.previousHunk", () => move(ext, -1)),
   ];

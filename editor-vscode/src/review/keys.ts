@@ -22,6 +22,8 @@ export class ReviewKeys implements vscode.Disposable {
     if (force || inFile !== this.last.inFile) void vscode.commands.executeCommand("setContext", "tandem.fileHasHunks", inFile);
     if (force || atCursor !== this.last.atCursor) void vscode.commands.executeCommand("setContext", "tandem.hunkAtCursor", atCursor);
     this.last = { atCursor, inFile };
+    const undoable = [...this.review.changes.values()].some((c) => c.model === "applyThenReview" && c.turnId && !c.resolved);
+    void vscode.commands.executeCommand("setContext", "tandem.canUndoTurn", undoable);
   }
 
   dispose(): void {

@@ -316,6 +316,25 @@ describe("Tandem in VS Code", function () {
     await vscode.commands.executeCommand("tandem.rejectHunk", { hunkId: h.hunk.hunkId });
     await waitFor("the old text back in the buffer", () => editor.document.lineAt(line).text === "    return a * b");
     await waitFor("no hunk left", () => ext.review.hunks(calcUri()).length === 0);
+  });
+
+  it("undoes a whole apply-then-review turn", async () => {
+    const editor = await calcEditor();
+    const before = editor.document.getText();
+    const id = await vscode.commands.executeCommand<string>("tandem.newTask", "swap both");
+    const hunks = await waitFor("two applied hunks", () => {
+      const hs = ext.review.hunks(calcUri());
+      return hs.length === 2 ? hs : undefined;
+    });
+    await waitFor("the new text in the buffer", () => editor.document.getText().includes("return b + a") && editor.document.getText().includes("return b * a"));
+    const turnId = ext.review.changes.get(hunks[0].changeId)?.turnId;
+    assert.ok(turnId, "the change names its turn");
+    await waitFor("the task to end its turn", () => ["completed", "waitingForReview"].includes(ext.tasks.tasks.get(id)?.status ?? ""));
+    const r = await vscode.commands.executeCommand<{ refused: unknown[] }>("tandem.undoTurn", turnId);
+    assert.deepEqual(r?.refused, []);
+    await waitFor("the buffer as before the turn", () => editor.document.getText() === before);
+    await waitFor("no hunk left", () => ext.review.hunks(calcUri()).length === 0);
+    const cfg = () => vscode.workspace.getConfiguration("tandem");
     await cfg().update("approvalPolicy", "untrusted", vscode.ConfigurationTarget.Global);
     await cfg().update("reviewModel", "approveBeforeWrite", vscode.ConfigurationTarget.Global);
     assert.equal(ext.backend.starts, 1, "changing settings did not restart the server");

@@ -75,7 +75,7 @@ local function run()
     return #list.changes == 0
   end)
   wait('the task to complete', function()
-    local tasks = request('tandem/task/list', vim.empty_dict()).tasks
+    local tasks = request('tandem/task/list', {}).tasks -- sent as [], as Neovim encodes {}
     return tasks[1] and tasks[1].status == 'completed'
   end)
 

@@ -288,3 +288,31 @@ async fn a_refused_edit_puts_the_hunk_back_to_pending() {
         "the disk follows only applied edits"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_second_patch_in_the_same_turn_sees_the_first_one_written() {
+    // Apply-then-review: the kernel's next patch must be planned against what it wrote, even
+    // before the open buffer shows it (the server's overlay covers that moment).
+    let first = "*** Update File: src/greet.rs\n@@\n fn answer() -> u32 {\n-    41\n+    42\n }\n";
+    let second = "*** Update File: src/greet.rs\n@@\n fn answer() -> u32 {\n-    42\n+    43\n }\n";
+    let env = Env::new(&format!(
+        "{}{}{}",
+        patch(first),
+        patch(second),
+        message("done")
+    ));
+    let p = env.write("src/greet.rs", OLD);
+    let c = env.client(review_settings("never")).await;
+    c.open(&p, OLD).await;
+    let task = start(&c).await;
+    assert_eq!(c.wait_turn_end(&task).await, "turn.completed");
+    let outputs = env.tool_outputs().join("\n");
+    assert!(!outputs.contains("apply_patch failed"), "{outputs}");
+    assert!(env.read("src/greet.rs").contains("    43\n"));
+    c.wait_until("the buffer to show both changes", |c| {
+        c.text(&p).contains("    43\n")
+    })
+    .await;
+    let changes = c.ok("tandem/review/list", json!({})).await["changes"].clone();
+    assert_eq!(changes.as_array().unwrap().len(), 2, "{changes:#}");
+}

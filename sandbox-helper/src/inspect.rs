@@ -10,6 +10,7 @@
 //! than the whole rest of the sandbox setup.
 
 use crate::error::{Result, SandboxError};
+use crate::hostsockets::Scanner;
 use crate::mountplan::{EntryKind, Facts, Protected};
 use crate::policy::ResolvedPolicy;
 use std::io;
@@ -21,6 +22,9 @@ use std::path::{Path, PathBuf};
 pub(crate) struct Prepared {
     pub facts: Facts,
     pub placeholders: Vec<PathBuf>,
+    /// Lists the host's sockets again later (the session zygote, before each command); only
+    /// with the network off.
+    pub scanner: Option<Scanner>,
 }
 
 fn kind_of(meta: &std::fs::Metadata) -> EntryKind {
@@ -91,7 +95,40 @@ pub(crate) fn prepare(policy: &ResolvedPolicy, create_placeholders: bool) -> Res
     }
     out.facts.socket_dirs = socket_dirs();
     out.facts.sockets = env_sockets();
+    if !policy.network {
+        let (scanner, paths) =
+            Scanner::open().map_err(|e| SandboxError::io("listing the host's Unix sockets", e))?;
+        out.facts.bound_sockets = uncovered_sockets(policy, &out.facts.socket_dirs, paths);
+        out.scanner = Some(scanner);
+    }
     Ok(out)
+}
+
+/// Of the host's socket `paths` (see `hostsockets.rs`), those the sandbox would see and that are
+/// sockets as seen from here: outside the directories we replace (or inside a tree re-attached
+/// there). From inside a built sandbox (the session zygote) that also drops the ones already
+/// covered, which look like `/dev/null`. With the network on none of this happens: the sandbox
+/// shares the host's network, `/run` included, by design.
+pub(crate) fn uncovered_sockets(
+    policy: &ResolvedPolicy,
+    socket_dirs: &[PathBuf],
+    paths: Vec<PathBuf>,
+) -> Vec<PathBuf> {
+    let mut hidden = crate::mountplan::private_dirs(policy, socket_dirs);
+    // A socket bound as /var/run/x is /run/x when /var/run is the usual symlink.
+    if hidden.iter().any(|h| h == Path::new("/run"))
+        && std::fs::read_link("/var/run")
+            .is_ok_and(|t| t == Path::new("/run") || t == Path::new("../run"))
+    {
+        hidden.push(PathBuf::from("/var/run"));
+    }
+    let exposures = crate::mountplan::exposures(policy, &hidden);
+    let exposed: Vec<&PathBuf> = exposures.iter().map(|(p, _)| p).collect();
+    paths
+        .into_iter()
+        .filter(|p| crate::mountplan::visible(p, &hidden, &exposed))
+        .filter(|p| std::fs::symlink_metadata(p).is_ok_and(|m| m.file_type().is_socket()))
+        .collect()
 }
 
 fn add_existing(policy: &ResolvedPolicy, path: &Path, kind: EntryKind, facts: &mut Facts) {

@@ -49,6 +49,7 @@ mod cli;
 mod env;
 mod error;
 mod fallback;
+mod hostsockets;
 mod init;
 mod inspect;
 mod landlock_layer;

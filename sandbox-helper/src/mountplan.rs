@@ -6,7 +6,7 @@
 
 use crate::policy::ResolvedPolicy;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use tandem_protocol::SandboxMode;
 
 /// What a protected path is on the host when the sandbox starts.
@@ -43,6 +43,10 @@ pub struct Facts {
     /// Individual host sockets named by the environment (SSH agent, D-Bus, Docker...) that lie
     /// outside the private or masked directories.
     pub sockets: Vec<PathBuf>,
+    /// Path sockets bound in the host's network namespace (daemons listening anywhere), that
+    /// the sandbox would see; gathered only when the network is off (see `hostsockets.rs`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bound_sockets: Vec<PathBuf>,
 }
 
 /// One mount operation. Executed in order by `mounts::execute`.
@@ -74,6 +78,9 @@ pub enum MountStep {
     ProtectReadOnly { path: PathBuf, reason: String },
     /// Hides `path` (a symlink, socket or other special file) under a read-only `/dev/null`.
     MaskWithNull { path: PathBuf, reason: String },
+    /// Hides a host daemon's socket under a read-only `/dev/null` (`connect()` then fails), or
+    /// nothing if it has gone away since it was found.
+    MaskSocket { path: PathBuf, reason: String },
     /// Makes `/dev` and the masking tmpfs read-only once they are populated.
     Finalize { read_only: Vec<PathBuf> },
 }
@@ -91,6 +98,7 @@ impl MountStep {
             MountStep::AttachTree { .. } => "m:attach",
             MountStep::ProtectReadOnly { .. } => "m:protect",
             MountStep::MaskWithNull { .. } => "m:mask-null",
+            MountStep::MaskSocket { .. } => "m:mask-socket",
             MountStep::Finalize { .. } => "m:finalize",
         }
     }
@@ -103,21 +111,18 @@ pub struct MountPlan {
 }
 
 /// Directories replaced by our own tmpfs: anything under them is invisible unless re-attached.
-fn private_dirs(policy: &ResolvedPolicy, facts: &Facts) -> Vec<PathBuf> {
+pub(crate) fn private_dirs(policy: &ResolvedPolicy, socket_dirs: &[PathBuf]) -> Vec<PathBuf> {
     let mut dirs = vec![PathBuf::from("/tmp")];
     if !policy.network {
-        dirs.extend(facts.socket_dirs.iter().cloned());
+        dirs.extend(socket_dirs.iter().cloned());
     }
     dirs
 }
 
-/// Builds the plan. `danger-full-access` has no plan (the caller never asks for one).
-pub fn plan(policy: &ResolvedPolicy, facts: &Facts) -> MountPlan {
-    let mut steps = vec![MountStep::MakePrivate];
-    let hidden = private_dirs(policy, facts);
-
-    // What must stay visible: writable roots (read-write), and in read-only mode the cwd when
-    // it lives under a directory we replace (e.g. a workspace in /tmp).
+/// What must stay visible, re-attached from the host: writable roots (read-write), and in
+/// read-only mode the cwd when it lives under a directory we replace (e.g. a workspace in
+/// /tmp). Each with "read-only?".
+pub(crate) fn exposures(policy: &ResolvedPolicy, hidden: &[PathBuf]) -> Vec<(PathBuf, bool)> {
     let mut exposures: Vec<(PathBuf, bool)> = policy
         .roots_by_depth()
         .into_iter()
@@ -126,6 +131,14 @@ pub fn plan(policy: &ResolvedPolicy, facts: &Facts) -> MountPlan {
     if policy.mode == SandboxMode::ReadOnly && hidden.iter().any(|h| policy.cwd.starts_with(h)) {
         exposures.push((policy.cwd.clone(), true));
     }
+    exposures
+}
+
+/// Builds the plan. `danger-full-access` has no plan (the caller never asks for one).
+pub fn plan(policy: &ResolvedPolicy, facts: &Facts) -> MountPlan {
+    let mut steps = vec![MountStep::MakePrivate];
+    let hidden = private_dirs(policy, &facts.socket_dirs);
+    let exposures = exposures(policy, &hidden);
     for (slot, (path, _)) in exposures.iter().enumerate() {
         steps.push(MountStep::CloneTree {
             slot,
@@ -172,13 +185,26 @@ pub fn plan(policy: &ResolvedPolicy, facts: &Facts) -> MountPlan {
         });
     }
     if !policy.network {
-        for s in &facts.sockets {
-            if hidden.iter().any(|h| s.starts_with(h)) {
+        // Host sockets the sandbox could reach: those outside the directories we replace, and
+        // those inside them but under a re-attached root (a workspace in /tmp).
+        let exposed: Vec<&PathBuf> = exposures.iter().map(|(p, _)| p).collect();
+        let named = facts
+            .sockets
+            .iter()
+            .map(|s| (s, "host daemon socket named in the environment"));
+        let bound = facts
+            .bound_sockets
+            .iter()
+            .map(|s| (s, "path socket bound in the host's network namespace"));
+        let mut covered: Vec<&PathBuf> = Vec::new();
+        for (s, reason) in named.chain(bound) {
+            if covered.contains(&s) || !visible(s, &hidden, &exposed) {
                 continue;
             }
-            steps.push(MountStep::MaskWithNull {
+            covered.push(s);
+            steps.push(MountStep::MaskSocket {
                 path: s.clone(),
-                reason: "host daemon socket named in the environment".into(),
+                reason: reason.into(),
             });
         }
     }
@@ -186,6 +212,12 @@ pub fn plan(policy: &ResolvedPolicy, facts: &Facts) -> MountPlan {
         read_only: finalize,
     });
     MountPlan { steps }
+}
+
+/// True when the sandbox sees `path` as the host has it: not under a directory replaced by
+/// our own tmpfs, or under one but inside a tree re-attached from the host.
+pub(crate) fn visible(path: &Path, hidden: &[PathBuf], exposed: &[&PathBuf]) -> bool {
+    !hidden.iter().any(|h| path.starts_with(h)) || exposed.iter().any(|e| path.starts_with(e))
 }
 
 /// True when `path` is one of the names protected directly under a root.
@@ -246,6 +278,11 @@ mod tests {
                 "/home/u/.gnupg/S.gpg-agent".into(),
                 "/tmp/ssh-x/agent".into(),
             ],
+            bound_sockets: vec![
+                "/home/u/.gnupg/S.gpg-agent".into(),
+                "/var/lib/foo/daemon.sock".into(),
+                "/work/ws/dev-server.sock".into(),
+            ],
         }
     }
 
@@ -264,6 +301,45 @@ mod tests {
     fn workspace_write_network_on_keeps_run() {
         let p = policy(SandboxMode::WorkspaceWrite, "/work/ws", &["/work/ws"], true);
         insta::assert_yaml_snapshot!(plan(&p, &facts()));
+    }
+
+    /// Host sockets are covered wherever the sandbox can see them (once each), and nowhere
+    /// we already replace, unless a root re-attached from the host brings them back.
+    #[test]
+    fn host_sockets_are_covered_where_visible() {
+        let covered = |p: &ResolvedPolicy, f: &Facts| -> Vec<PathBuf> {
+            plan(p, f)
+                .steps
+                .into_iter()
+                .filter_map(|s| match s {
+                    MountStep::MaskSocket { path, .. } => Some(path),
+                    _ => None,
+                })
+                .collect()
+        };
+        let f = Facts {
+            socket_dirs: vec!["/run".into()],
+            bound_sockets: vec![
+                "/run/docker.sock".into(),
+                "/tmp/other/x.sock".into(),
+                "/tmp/ws/server.sock".into(),
+                "/var/tmp/d.sock".into(),
+            ],
+            ..Facts::default()
+        };
+        let p = policy(SandboxMode::WorkspaceWrite, "/tmp/ws", &["/tmp/ws"], false);
+        assert_eq!(
+            covered(&p, &f),
+            [
+                PathBuf::from("/tmp/ws/server.sock"),
+                PathBuf::from("/var/tmp/d.sock")
+            ]
+        );
+        let ro = policy(SandboxMode::ReadOnly, "/tmp/ws", &[], false);
+        assert_eq!(covered(&ro, &f).len(), 2);
+        // With the network on the sandbox shares the host's sockets, /run included.
+        let net = policy(SandboxMode::WorkspaceWrite, "/tmp/ws", &["/tmp/ws"], true);
+        assert!(covered(&net, &f).is_empty());
     }
 
     #[test]

@@ -115,6 +115,17 @@ fn run_step(step: &MountStep, slots: &mut Vec<Option<OwnedFd>>) -> Result<()> {
                 .map_err(|e| err("cloning /dev/null", e))?;
             cover(fd, &c(path)?, path)
         }
+        MountStep::MaskSocket { path, .. } => {
+            let fd = sys::open_tree(c"/dev/null", sys::OPEN_TREE_CLONE | sys::OPEN_TREE_CLOEXEC)
+                .map_err(|e| err("cloning /dev/null", e))?;
+            seal(&fd, path)?;
+            match sys::move_mount_onto(fd.as_fd(), &c(path)?) {
+                // A socket that is gone needs no cover (its daemon exited since we looked, or
+                // the path led through the /var/run symlink into the /run we replaced).
+                Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR)) => Ok(()),
+                r => r.map_err(|e| err(format!("covering {}", path.display()), e)),
+            }
+        }
         MountStep::Finalize { read_only } => {
             for p in read_only {
                 sys::mount_setattr(libc::AT_FDCWD, &c(p)?, 0, sys::MOUNT_ATTR_RDONLY, 0)
@@ -127,6 +138,13 @@ fn run_step(step: &MountStep, slots: &mut Vec<Option<OwnedFd>>) -> Result<()> {
 
 /// Makes a detached tree read-only and puts it on top of `target` (not following a symlink).
 fn cover(fd: OwnedFd, target: &CStr, path: &Path) -> Result<()> {
+    seal(&fd, path)?;
+    sys::move_mount_onto(fd.as_fd(), target)
+        .map_err(|e| err(format!("covering {}", path.display()), e))
+}
+
+/// Makes a detached tree read-only, nosuid and nodev, before anyone can see it.
+fn seal(fd: &OwnedFd, path: &Path) -> Result<()> {
     sys::mount_setattr(
         fd.as_raw_fd(),
         c"",
@@ -134,9 +152,7 @@ fn cover(fd: OwnedFd, target: &CStr, path: &Path) -> Result<()> {
         sys::MOUNT_ATTR_RDONLY | sys::MOUNT_ATTR_NOSUID | sys::MOUNT_ATTR_NODEV,
         0,
     )
-    .map_err(|e| err(format!("making {} read-only", path.display()), e))?;
-    sys::move_mount_onto(fd.as_fd(), target)
-        .map_err(|e| err(format!("covering {}", path.display()), e))
+    .map_err(|e| err(format!("making {} read-only", path.display()), e))
 }
 
 fn io_other(msg: &str) -> io::Error {

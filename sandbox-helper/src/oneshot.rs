@@ -30,6 +30,8 @@ pub(crate) enum Outcome {
 /// Everything the init needs, prepared in the supervisor before cloning.
 pub(crate) struct Prepped {
     pub plan: MountPlan,
+    /// The host directories replaced by empty ones (for the session's later socket covers).
+    pub socket_dirs: Vec<std::path::PathBuf>,
     pub landlock_rules: landlock_layer::LandlockRules,
     pub seccomp: BpfProgram,
     pub uid: u32,
@@ -40,6 +42,7 @@ impl Prepped {
     pub(crate) fn new(policy: &ResolvedPolicy, prepared: &Prepared) -> Result<Prepped> {
         Ok(Prepped {
             plan: mountplan::plan(policy, &prepared.facts),
+            socket_dirs: prepared.facts.socket_dirs.clone(),
             landlock_rules: landlock_layer::namespace_rules(policy),
             seccomp: seccomp::compile(policy.network)?,
             // SAFETY: getuid/getgid cannot fail.

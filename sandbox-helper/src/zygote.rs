@@ -17,7 +17,9 @@
 
 use crate::env::{EnvContext, apply_env_policy};
 use crate::error::{Result, SandboxError};
+use crate::hostsockets::Scanner;
 use crate::init::{self, Exec, Layers};
+use crate::mountplan::{MountPlan, MountStep};
 use crate::oneshot::{Prepped, build_mounts, landlock_fd, namespace_flags, write_id_maps};
 use crate::policy::ResolvedPolicy;
 use crate::sys::{self, Forked};
@@ -111,7 +113,7 @@ fn start(
                 detail: format!("clone3: {e}"),
             },
         )),
-        Ok(Forked::Child) => inner(policy, &prepped, control),
+        Ok(Forked::Child) => inner(policy, &prepped, prepared.scanner.as_ref(), control),
         Ok(Forked::Parent { pid, .. }) => {
             drop(control);
             // Ignore the termination signals: the session ends when the kernel closes the
@@ -130,7 +132,12 @@ fn start(
 }
 
 /// The inner zygote: PID 1 of the session. Never returns.
-fn inner(policy: &ResolvedPolicy, prepped: &Prepped, control: OwnedFd) -> ! {
+fn inner(
+    policy: &ResolvedPolicy,
+    prepped: &Prepped,
+    scanner: Option<&Scanner>,
+    control: OwnedFd,
+) -> ! {
     let setup = (|| -> Result<Option<OwnedFd>> {
         privs::die_with_parent()?;
         write_id_maps(prepped.uid, prepped.gid)?;
@@ -170,7 +177,8 @@ fn inner(policy: &ResolvedPolicy, prepped: &Prepped, control: OwnedFd) -> ! {
             Ok(None) => sys::exit_now(0),
             Err(_) => sys::exit_now(1),
         };
-        let reply = dispatch(policy, prepped, landlock.as_ref(), frame, &mut warm);
+        let reply = cover_new_sockets(policy, prepped, scanner, &mut warm)
+            .and_then(|()| dispatch(policy, prepped, landlock.as_ref(), frame, &mut warm));
         let sent = match reply {
             Ok(pidfd) => wire::send(
                 control.as_fd(),
@@ -189,6 +197,38 @@ fn inner(policy: &ResolvedPolicy, prepped: &Prepped, control: OwnedFd) -> ! {
             warm = make_warm(policy, prepped, landlock.as_ref()).ok();
         }
     }
+}
+
+/// Covers the host sockets that started listening since the session was built (or since the
+/// last command) in the session's own mount namespace, which every command's namespace is
+/// copied from. The warm init's copy predates the new covers, so it is let go (it exits when
+/// its socket closes) and the next one is cloned afresh: that costs one spawn about 1 ms, only
+/// when a host daemon appeared. The scan itself costs about 0.02 ms per command.
+fn cover_new_sockets(
+    policy: &ResolvedPolicy,
+    prepped: &Prepped,
+    scanner: Option<&Scanner>,
+    warm: &mut Option<Warm>,
+) -> Result<()> {
+    let Some(scanner) = scanner else {
+        return Ok(());
+    };
+    let paths = scanner
+        .scan()
+        .map_err(|e| SandboxError::io("listing the host's Unix sockets", e))?;
+    let new = inspect::uncovered_sockets(policy, &prepped.socket_dirs, paths);
+    if new.is_empty() {
+        return Ok(());
+    }
+    let steps = new
+        .into_iter()
+        .map(|path| MountStep::MaskSocket {
+            path,
+            reason: "path socket bound in the host's network namespace during the session".into(),
+        })
+        .collect();
+    *warm = None;
+    crate::mounts::execute(&MountPlan { steps })
 }
 
 /// A command init waiting for its request.

@@ -1,10 +1,9 @@
 //! The escape suite, part two: processes (ptrace, kill, setuid, daemons, fork bombs, huge
-//! files, kernel attack surface) and the network (sockets, curl/nc//dev/tcp to a host server,
-//! host Unix sockets in /tmp and /run, abstract sockets). Part one is `escape.rs`.
+//! files, kernel attack surface) and the network (sockets, curl/nc//dev/tcp to a host server).
+//! Part one is `escape.rs`; host daemons' Unix sockets are in `escape_sockets.rs`.
 
 mod common;
 use common::*;
-use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
@@ -323,112 +322,6 @@ fn dns_and_udp_to_the_host() {
     let ws = workspace();
     blocked(&ws, &[], "exec 3<>/dev/udp/127.0.0.1/53 2>/dev/null");
     blocked(&ws, &[], "getent hosts example.com >/dev/null 2>&1");
-}
-
-const PY_UNIX_CONNECT: &str = "import socket, sys\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect(sys.argv[1])\n    print('ESCAPED', s.recv(64))\nexcept OSError as e:\n    print('blocked', e)";
-
-#[test]
-fn a_host_unix_socket_in_tmp() {
-    let ws = workspace();
-    let sock = std::env::temp_dir().join(format!("tandem-host-{}.sock", std::process::id()));
-    let srv = unix_server(sock.clone());
-    let out = sandbox(
-        &ws.path,
-        &[],
-        &[
-            python3().to_str().unwrap(),
-            "-c",
-            PY_UNIX_CONNECT,
-            sock.to_str().unwrap(),
-        ],
-    );
-    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
-    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
-    let ctl = sandbox(
-        &ws.path,
-        &["--mode", "danger-full-access"],
-        &[
-            python3().to_str().unwrap(),
-            "-c",
-            PY_UNIX_CONNECT,
-            sock.to_str().unwrap(),
-        ],
-    );
-    assert!(
-        stdout(&ctl).contains("ESCAPED"),
-        "control failed: {}",
-        stdout(&ctl)
-    );
-}
-
-#[test]
-fn a_host_unix_socket_in_run() {
-    let ws = workspace();
-    std::fs::create_dir_all("/run").unwrap();
-    let sock = std::path::PathBuf::from(format!("/run/tandem-host-{}.sock", std::process::id()));
-    let srv = unix_server(sock.clone());
-    let out = sandbox(
-        &ws.path,
-        &[],
-        &[
-            python3().to_str().unwrap(),
-            "-c",
-            PY_UNIX_CONNECT,
-            sock.to_str().unwrap(),
-        ],
-    );
-    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
-    // /var/run too (usually a symlink to /run).
-    let via_var = format!("/var/run/tandem-host-{}.sock", std::process::id());
-    let out = sandbox(
-        &ws.path,
-        &[],
-        &[python3().to_str().unwrap(), "-c", PY_UNIX_CONNECT, &via_var],
-    );
-    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
-    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
-}
-
-#[test]
-fn a_host_socket_named_in_the_environment_is_masked() {
-    let ws = workspace();
-    let dir = outside();
-    let sock = dir.join("agent.sock");
-    let srv = unix_server(sock.clone());
-    let out = std::process::Command::new(bin())
-        .env("SSH_AUTH_SOCK", &sock)
-        .arg("--cwd")
-        .arg(&ws.path)
-        .arg("--")
-        .arg(python3())
-        .arg("-c")
-        .arg(PY_UNIX_CONNECT)
-        .arg(&sock)
-        .output()
-        .unwrap();
-    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
-    assert_eq!(srv.hits.load(std::sync::atomic::Ordering::SeqCst), 0);
-}
-
-#[test]
-fn a_host_abstract_unix_socket() {
-    let ws = workspace();
-    let name = format!("tandem-abstract-{}", std::process::id());
-    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
-    let l = std::os::unix::net::UnixListener::bind_addr(&addr).unwrap();
-    l.set_nonblocking(true).unwrap();
-    let code = format!(
-        "import socket\ns = socket.socket(socket.AF_UNIX)\ntry:\n    s.connect('\\0{name}')\n    print('ESCAPED')\nexcept OSError as e:\n    print('blocked', e)"
-    );
-    let out = sandbox_py(&ws.path, &[], &code);
-    assert!(ran(&out).contains("blocked"), "{}", stdout(&out));
-    assert!(l.accept().is_err(), "the host socket accepted a connection");
-    let ctl = sandbox_py(&ws.path, &["--mode", "danger-full-access"], &code);
-    assert!(
-        stdout(&ctl).contains("ESCAPED"),
-        "control failed: {}",
-        stdout(&ctl)
-    );
 }
 
 #[test]

@@ -83,6 +83,11 @@ pub fn outside() -> Dir {
     dir_in(Path::new(env!("CARGO_TARGET_TMPDIR")))
 }
 
+/// A workspace inside `base` (e.g. inside an `outside()` directory, to attack its parent).
+pub fn workspace_in(base: &Path) -> Dir {
+    dir_in(base)
+}
+
 /// A workspace under the host's /tmp (exercises re-attaching roots under the private /tmp).
 pub fn tmp_workspace() -> Dir {
     dir_in(Path::new("/tmp"))

@@ -291,7 +291,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> i32 {
         return zygote::serve(&resolved);
     }
     if cli.print_plan {
-        let prepared = match inspect::prepare(&resolved, true) {
+        let prepared = match inspect::prepare_namespaced(&resolved) {
             Ok(p) => p,
             Err(e) => return fail(&e),
         };

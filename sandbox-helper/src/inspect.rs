@@ -1,7 +1,9 @@
 //! Host-side preparation before the namespaces exist: finds the protected paths under every
 //! writable root (following a worktree's `.git` file to its gitdir and commondir, and a planted
 //! symlink to its target), creates empty placeholders for protected paths that do not exist
-//! yet (a mount needs something to cover), and lists host sockets to hide.
+//! yet (a mount needs something to cover), and lists host sockets to hide: those named in the
+//! environment and, for the namespace sandbox, every path socket bound in the host's network
+//! namespace that the sandbox would see (`hostsockets.rs`).
 //!
 //! Placeholders are empty directories, which git's repository discovery and our own config
 //! loader ignore, and they are left in place: removing one while another sandbox has it
@@ -95,6 +97,14 @@ pub(crate) fn prepare(policy: &ResolvedPolicy, create_placeholders: bool) -> Res
     }
     out.facts.socket_dirs = socket_dirs();
     out.facts.sockets = env_sockets();
+    Ok(out)
+}
+
+/// [`prepare`] for the namespace sandbox (one-shot, session, `--print-plan`): placeholders are
+/// created, and with the network off the host daemons' path sockets are listed for the plan
+/// to cover (the Landlock-only fallback has no mount namespace to cover them in).
+pub(crate) fn prepare_namespaced(policy: &ResolvedPolicy) -> Result<Prepared> {
+    let mut out = prepare(policy, true)?;
     if !policy.network {
         let (scanner, paths) =
             Scanner::open().map_err(|e| SandboxError::io("listing the host's Unix sockets", e))?;

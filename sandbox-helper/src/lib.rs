@@ -6,8 +6,9 @@
 //!
 //! * **namespaces**: user (the command runs as the caller's uid with *no* capabilities), mount
 //!   (`/` read-only, writable roots re-attached, protected paths re-bound read-only, private
-//!   `/tmp`, minimal `/dev`, fresh read-only `/proc`, host socket dirs hidden), PID (one per
-//!   command: when it exits, everything it started dies), IPC, and network (when off);
+//!   `/tmp`, minimal `/dev`, fresh read-only `/proc`, host socket dirs hidden and every other
+//!   path socket a host daemon listens on covered), PID (one per command: when it exits,
+//!   everything it started dies), IPC, and network (when off);
 //! * **Landlock**: writes only under the roots, no TCP without network, signals and abstract
 //!   sockets scoped to the sandbox;
 //! * **seccomp**: no mount/namespace/ptrace/io_uring/bpf/keyctl/kexec…, only Unix sockets

@@ -1,10 +1,18 @@
 //! One command, one sandbox: what `tandem-sandbox [options] -- COMMAND` does.
 //!
 //! The helper process (the supervisor) stays in the host namespaces. It clones the sandbox init
-//! straight into new user + mount + PID + IPC (+ network) namespaces with one `clone3`; the init
+//! straight into new user + mount + PID + IPC (+ network) namespaces with one `clone`; the init
 //! maps its own uid, builds the mount plan, mounts `/proc`, applies the remaining layers and
 //! runs the command. The supervisor forwards signals, waits, and exits with the command's
 //! status unchanged: the same code, or death by the same signal.
+//!
+//! The init shares the supervisor's memory (`CLONE_VM`, see `sys::clone_vm`): no page tables
+//! to copy and no copy-on-write faults while it builds the sandbox, and the supervisor's exit
+//! leaves the address space to the init instead of tearing it down on the command's critical
+//! path. Sharing is safe because the supervisor only waits (plain syscalls, no allocation) until
+//! the init has reported, and the init only exits after that. Isolation is unaffected:
+//! credentials, namespaces, Landlock and seccomp are per task, and the command itself is a new
+//! program (`execve`) with an address space of its own.
 
 use crate::env::{EnvContext, apply_env_policy};
 use crate::error::{Layer, Result, SandboxError};
@@ -135,7 +143,7 @@ pub(crate) fn run(policy: &ResolvedPolicy, argv: &[OsString]) -> Result<Outcome>
     if policy.force_landlock_only {
         return fallback::run(policy, argv);
     }
-    let prepared = inspect::prepare(policy, true)?;
+    let prepared = inspect::prepare_namespaced(policy)?;
     crate::timing::mark("inspected");
     match run_namespaced(policy, argv, &prepared) {
         Err(e) if e.is_namespace_unavailable() && policy.allow_landlock_only_fallback => {

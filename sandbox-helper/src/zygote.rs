@@ -97,7 +97,7 @@ fn start(
             ),
         ));
     }
-    let prepared = match inspect::prepare(policy, true) {
+    let prepared = match inspect::prepare_namespaced(policy) {
         Ok(p) => p,
         Err(e) => return Err((control, e)),
     };

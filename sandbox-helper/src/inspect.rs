@@ -125,6 +125,10 @@ pub(crate) fn uncovered_sockets(
     paths: Vec<PathBuf>,
 ) -> Vec<PathBuf> {
     let mut hidden = crate::mountplan::private_dirs(policy, socket_dirs);
+    let exposures = crate::mountplan::exposures(policy, &hidden);
+    let exposed: Vec<&PathBuf> = exposures.iter().map(|(p, _)| p).collect();
+    // The sandbox's /dev is its own tmpfs (a /dev/log socket of syslog is not in it).
+    hidden.push(PathBuf::from("/dev"));
     // A socket bound as /var/run/x is /run/x when /var/run is the usual symlink.
     if hidden.iter().any(|h| h == Path::new("/run"))
         && std::fs::read_link("/var/run")
@@ -132,8 +136,6 @@ pub(crate) fn uncovered_sockets(
     {
         hidden.push(PathBuf::from("/var/run"));
     }
-    let exposures = crate::mountplan::exposures(policy, &hidden);
-    let exposed: Vec<&PathBuf> = exposures.iter().map(|(p, _)| p).collect();
     paths
         .into_iter()
         .filter(|p| crate::mountplan::visible(p, &hidden, &exposed))

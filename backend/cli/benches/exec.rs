@@ -200,6 +200,11 @@ fn main() {
     println!(
         "shell call over a no-op tool, minus the command's own spawn ({t_true:.3} ms): {shell_extra:.3} ms"
     );
+    let sandboxed = run_scenario_in(&shell, "workspace-write");
+    let per_sandboxed = (sandboxed.wall_ms - shell_t.wall_ms) / n as f64;
+    println!(
+        "sandboxed shell call (workspace-write, session zygote) over an unsandboxed one: {per_sandboxed:.3} ms (target < 1 ms)"
+    );
     println!(
         "peak RSS of a {n}-round session: {:.1} MB (target < 50 MB)",
         shell_t.max_rss_kb as f64 / 1024.0

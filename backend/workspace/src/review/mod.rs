@@ -111,12 +111,10 @@ fn settle(hunk: &Hunk, model: ReviewModel, now: RopeSlice<'_>) -> HunkState {
         HunkState::Pending | HunkState::Conflicted => HunkState::Conflicted,
         HunkState::Applying if now == hunk.new_text.as_str() => HunkState::Accepted,
         HunkState::Reverting if now == hunk.old_text.as_str() => HunkState::Rejected,
-        HunkState::Applying | HunkState::Reverting
-            if now == base.as_str() || now == target.as_str() =>
-        {
-            hunk.state
-        }
-        HunkState::Applying | HunkState::Reverting => HunkState::Conflicted,
+        // An edit in flight may reach us in several steps (Neovim's stock applyEdit sends one
+        // replacement as two didChanges), so text between base and target keeps it in flight
+        // until the target arrives; a failed edit is reported through `edit_failed`.
+        HunkState::Applying | HunkState::Reverting => hunk.state,
         HunkState::Accepted | HunkState::Rejected => hunk.state,
     }
 }

@@ -225,3 +225,29 @@ fn kernel_proposals_convert_with_paths_resolved_against_the_cwd() {
         }
     );
 }
+
+/// Neovim's stock `workspace/applyEdit` turns one replacement into two `didChange`s; the text
+/// in between is neither side of the hunk, and must not make the accepted hunk "conflicted".
+#[test]
+fn an_edit_that_lands_in_two_steps_still_settles_as_accepted() {
+    let disk = Disk::default();
+    disk.put("/w/f.txt", OLD);
+    let mut store = ReviewStore::new();
+    store
+        .propose(
+            ChangeOrigin::default(),
+            ReviewModel::ApproveBeforeWrite,
+            vec![update("/w/f.txt", OLD, NEW)],
+            &disk,
+        )
+        .unwrap();
+    store
+        .accept(&Target::Hunk("c1/h2".into()), &disk, Encoding::Utf16)
+        .unwrap();
+    disk.put("/w/f.txt", "a\nb\nc\nDd\n");
+    store.refresh_path(Path::new("/w/f.txt"), &disk).unwrap();
+    assert_eq!(lines(&store)[1].2, "applying", "the first half of the edit");
+    disk.put("/w/f.txt", "a\nb\nc\nD\n");
+    store.refresh_path(Path::new("/w/f.txt"), &disk).unwrap();
+    assert_eq!(lines(&store)[1].2, "accepted");
+}

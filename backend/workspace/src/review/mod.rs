@@ -102,9 +102,9 @@ fn slice_at<'a>(text: &'a Rope, range: &Range<usize>) -> RopeSlice<'a> {
 
 /// The state a touched hunk has, judged by the text now under it.
 fn settle(hunk: &Hunk, model: ReviewModel, now: RopeSlice<'_>) -> HunkState {
-    let (base, target) = match model {
-        ReviewModel::ApproveBeforeWrite => (&hunk.old_text, &hunk.new_text),
-        ReviewModel::ApplyThenReview => (&hunk.new_text, &hunk.old_text),
+    let base = match model {
+        ReviewModel::ApproveBeforeWrite => &hunk.old_text,
+        ReviewModel::ApplyThenReview => &hunk.new_text,
     };
     match hunk.state {
         HunkState::Pending | HunkState::Conflicted if now == base.as_str() => HunkState::Pending,

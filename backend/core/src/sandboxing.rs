@@ -19,30 +19,36 @@ use tokio::process::Command;
 #[derive(Default)]
 pub struct SandboxPool {
     zygotes: Mutex<HashMap<String, Arc<SessionSandbox>>>,
+    /// Policies whose zygote failed, with the reason; each is reported to the shell once.
+    failed: Mutex<HashMap<String, String>>,
 }
 
 impl SandboxPool {
+    /// The zygote for `policy`, or why it could not be started (`Err(None)` when that was
+    /// already reported).
     fn get_or_start(
         &self,
         helper: &SandboxHelper,
         policy: &SandboxPolicy,
-    ) -> Option<Arc<SessionSandbox>> {
-        let key = serde_json::to_string(policy).ok()?;
+    ) -> Result<Arc<SessionSandbox>, Option<String>> {
+        let key = serde_json::to_string(policy).map_err(|e| Some(e.to_string()))?;
         let mut zygotes = self.zygotes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(z) = zygotes.get(&key) {
-            return Some(z.clone());
+            return Ok(z.clone());
+        }
+        let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+        if failed.contains_key(&key) {
+            return Err(None);
         }
         match SessionSandbox::start(&helper.exe, helper.arg0.as_deref(), policy) {
             Ok(z) => {
                 let z = Arc::new(z);
                 zygotes.insert(key, z.clone());
-                Some(z)
+                Ok(z)
             }
             Err(e) => {
-                tracing::info!(
-                    "no sandbox zygote for this session ({e}); using one-shot sandboxed spawns"
-                );
-                None
+                failed.insert(key, e.to_string());
+                Err(Some(e.to_string()))
             }
         }
     }
@@ -87,7 +93,20 @@ pub fn sandboxed(
             .into());
     };
     let policy = policy_for(ctx);
-    if let Some(zygote) = ctx.session.sandboxes.get_or_start(helper, &policy) {
+    let zygote = match ctx.session.sandboxes.get_or_start(helper, &policy) {
+        Ok(zygote) => Some(zygote),
+        Err(reason) => {
+            if let Some(reason) = reason {
+                // Said once, where people look. Commands still run with the same policy through
+                // the one-shot helper, or are refused with this same reason (exit 125).
+                ctx.emit(tandem_protocol::events::EventMsg::Warning { message: format!(
+                    "the session sandbox could not be prepared ({reason}); each command starts its own sandbox instead"
+                ) });
+            }
+            None
+        }
+    };
+    if let Some(zygote) = zygote {
         let env: Vec<(OsString, OsString)> =
             req.env.iter().map(|(k, v)| (k.into(), v.into())).collect();
         let request = SpawnRequest::new(&req.argv)

@@ -47,6 +47,15 @@ fn sandbox_helper() -> SandboxHelper {
 }
 
 fn start(scenario: &str, approval: ApprovalPolicy, sandbox: SandboxMode) -> Harness {
+    start_with_helper(scenario, approval, sandbox, sandbox_helper())
+}
+
+fn start_with_helper(
+    scenario: &str,
+    approval: ApprovalPolicy,
+    sandbox: SandboxMode,
+    helper: SandboxHelper,
+) -> Harness {
     let server = ScriptedServer::start(Scenario::from_toml_str(scenario).expect("scenario"))
         .expect("server");
     let home = tempfile::tempdir().expect("home");
@@ -68,7 +77,7 @@ fn start(scenario: &str, approval: ApprovalPolicy, sandbox: SandboxMode) -> Harn
     config.approval_policy = approval;
     config.sandbox_mode = sandbox;
     let options = KernelOptions {
-        sandbox_helper: Some(sandbox_helper()),
+        sandbox_helper: Some(helper),
         ..KernelOptions::default()
     };
     let kernel = Kernel::spawn(config, options).expect("kernel");
@@ -460,4 +469,43 @@ async fn an_applied_patch_reports_both_sides_for_review() {
     assert_eq!(changes[0].old_content.as_deref(), Some("a\n"));
     assert_eq!(changes[0].new_content.as_deref(), Some("A\n"));
     assert_eq!(std::fs::read_to_string(h.path("f.txt")).unwrap(), "A\n");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sandbox_that_cannot_be_prepared_is_reported_once_and_nothing_runs_unsandboxed() {
+    let tmp = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let marker = tmp.path().join("ran");
+    let scenario = [
+        call("shell", touch(&marker)),
+        call("shell", touch(&marker)),
+        say("done"),
+    ]
+    .concat();
+    // A "helper" that cannot build anything: both the zygote and the one-shot path fail.
+    let broken = SandboxHelper {
+        exe: PathBuf::from("/bin/false"),
+        arg0: None,
+    };
+    let mut h = start_with_helper(
+        &scenario,
+        ApprovalPolicy::Never,
+        SandboxMode::WorkspaceWrite,
+        broken,
+    );
+    h.turn("go");
+    let events = h.finish().await;
+    let warnings: Vec<&String> = events
+        .iter()
+        .filter_map(|e| match &e.msg {
+            EventMsg::Warning { message } if message.contains("could not be prepared") => {
+                Some(message)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        !marker.exists(),
+        "a command ran although its sandbox could not be built"
+    );
 }

@@ -13,7 +13,10 @@ use agent_client_protocol::schema::{
 use agent_client_protocol::{Client, ConnectionTo};
 use std::path::PathBuf;
 use std::sync::Mutex;
-use tandem_core::{Kernel, KernelError, KernelOptions, OpSender, SandboxHelper};
+use tandem_core::{
+    FollowedTurn, InterruptOnDrop, Kernel, KernelError, KernelOptions, OpSender, SandboxHelper,
+    TurnFollower,
+};
 use tandem_protocol::ReviewDecision;
 use tandem_protocol::events::EventMsg;
 use tandem_protocol::ops::{Op, UserInput};
@@ -30,39 +33,10 @@ pub(crate) enum PromptEnd {
 pub(crate) struct AcpSession {
     pub id: SessionId,
     pub cwd: PathBuf,
-    driver: tokio::sync::Mutex<Driver>,
+    driver: tokio::sync::Mutex<TurnFollower>,
     ops: OpSender,
     /// The running turn's cancel token, for `session/cancel`.
     running: Mutex<Option<CancellationToken>>,
-}
-
-/// The kernel, and the counts that tell a prompt's turn apart from the tail of an abandoned
-/// one: turns start in the order their prompts were submitted, so the n-th prompt owns the
-/// n-th `turn_started` and every event carrying that turn's id.
-struct Driver {
-    kernel: Kernel,
-    submitted: u64,
-    started: u64,
-}
-
-/// Interrupts the turn if the prompt task running it is dropped (the connection closed).
-struct InterruptOnDrop(Option<OpSender>);
-
-impl Drop for InterruptOnDrop {
-    fn drop(&mut self) {
-        if let Some(ops) = self.0.take() {
-            let _ = ops.submit(Op::Interrupt);
-        }
-    }
-}
-
-/// Whether an event is this turn's (or session-wide, with no turn id).
-fn belongs(event: &tandem_protocol::events::Event, mine: Option<&str>) -> bool {
-    match (event.turn_id.as_deref(), mine) {
-        (None, _) => true,
-        (Some(turn), Some(mine)) => turn == mine,
-        (Some(_), None) => false,
-    }
 }
 
 impl AcpSession {
@@ -84,11 +58,7 @@ impl AcpSession {
             id: SessionId::new(kernel.session_id()),
             cwd,
             ops: kernel.sender(),
-            driver: tokio::sync::Mutex::new(Driver {
-                kernel,
-                submitted: 0,
-                started: 0,
-            }),
+            driver: tokio::sync::Mutex::new(TurnFollower::new(kernel)),
             running: Mutex::new(None),
         })
     }
@@ -114,35 +84,29 @@ impl AcpSession {
         let mut driver = self.driver.lock().await;
         let cancel = CancellationToken::new();
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = Some(cancel.clone());
-        driver.submitted += 1;
-        let ordinal = driver.submitted;
-        let submitted = self.ops.submit(Op::UserTurn {
-            input: user_input(prompt),
-            overrides: Default::default(),
-        });
-        let mut guard = InterruptOnDrop(Some(self.ops.clone()));
+        let submitted = driver.submit(user_input(prompt), Default::default());
+        let mut guard = InterruptOnDrop::new(self.ops.clone());
         let result = match submitted {
-            Ok(()) => self.drive(&mut driver, ordinal, &cancel, cx).await,
+            Ok(mut turn) => self.drive(&mut driver, &mut turn, &cancel, cx).await,
             Err(e) => Err(e),
         };
-        guard.0 = None;
+        guard.disarm();
         *self.running.lock().unwrap_or_else(|e| e.into_inner()) = None;
         result
     }
 
     async fn drive(
         &self,
-        driver: &mut Driver,
-        ordinal: u64,
+        driver: &mut TurnFollower,
+        turn: &mut FollowedTurn,
         cancel: &CancellationToken,
         cx: &ConnectionTo<Client>,
     ) -> Result<PromptEnd, KernelError> {
         let mut mapper = UpdateMapper::new(self.cwd.clone());
         let mut interrupted = false;
-        let mut mine: Option<String> = None;
         loop {
             let event = tokio::select! {
-                event = driver.kernel.next_event() => event,
+                event = driver.next_event(turn) => event?,
                 () = cancel.cancelled(), if !interrupted => {
                     interrupted = true;
                     self.ops.submit(Op::Interrupt)?;
@@ -152,22 +116,6 @@ impl AcpSession {
             let Some(event) = event else {
                 return Ok(PromptEnd::Failed("the session ended unexpectedly".into()));
             };
-            if matches!(event.msg, EventMsg::TurnStarted) {
-                driver.started += 1;
-                if driver.started == ordinal {
-                    mine.clone_from(&event.turn_id);
-                }
-            }
-            if !belongs(&event, mine.as_deref()) {
-                // The tail of an abandoned turn: not this prompt's to show or answer.
-                if let EventMsg::ApprovalRequest(request) = event.msg {
-                    self.ops.submit(Op::Approval {
-                        id: request.id,
-                        decision: ReviewDecision::Cancel,
-                    })?;
-                }
-                continue;
-            }
             for update in mapper.map(&event) {
                 self.notify(cx, update);
             }
@@ -298,6 +246,7 @@ mod tests {
     use agent_client_protocol::schema::{
         EmbeddedResource, ResourceLink, TextContent, TextResourceContents,
     };
+    use tandem_core::belongs;
 
     #[test]
     fn prompts_keep_text_links_and_embedded_files() {

@@ -8,6 +8,7 @@
 
 pub mod compact;
 pub mod exec;
+mod follow;
 pub mod instructions;
 mod kernel;
 pub mod policy;
@@ -19,6 +20,7 @@ pub mod tools;
 pub mod truncate;
 mod turn;
 
+pub use follow::{FollowedTurn, InterruptOnDrop, TurnFollower, belongs};
 pub use kernel::{Kernel, KernelError, KernelOptions, OpSender};
 pub use rollout::SessionStore;
 pub use session::SandboxHelper;

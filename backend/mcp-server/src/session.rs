@@ -8,7 +8,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tandem_core::{Kernel, KernelError, KernelOptions, OpSender, SandboxHelper, SessionStore};
+use tandem_core::{
+    FollowedTurn, InterruptOnDrop, Kernel, KernelError, KernelOptions, OpSender, SandboxHelper,
+    SessionStore, TurnFollower,
+};
 use tandem_protocol::ReviewDecision;
 use tandem_protocol::events::{ApprovalRequest, Event, EventMsg};
 use tandem_protocol::ops::{Op, UserInput};
@@ -32,37 +35,8 @@ pub(crate) trait TurnHooks {
 
 pub(crate) struct Session {
     pub id: String,
-    driver: tokio::sync::Mutex<Driver>,
+    driver: tokio::sync::Mutex<TurnFollower>,
     ops: OpSender,
-}
-
-/// The kernel and what tells this call's turn apart from the tail of an abandoned one: turns
-/// start in the order their prompts were submitted, so the n-th prompt owns the n-th
-/// `turn_started`, and every event carrying that turn's id.
-struct Driver {
-    kernel: Kernel,
-    submitted: u64,
-    started: u64,
-}
-
-/// Interrupts the turn if the call that runs it is dropped before the turn ends.
-struct InterruptOnDrop(Option<OpSender>);
-
-impl Drop for InterruptOnDrop {
-    fn drop(&mut self) {
-        if let Some(ops) = self.0.take() {
-            let _ = ops.submit(Op::Interrupt);
-        }
-    }
-}
-
-/// Whether an event is this turn's (or session-wide, with no turn id).
-fn belongs(event: &Event, mine: Option<&str>) -> bool {
-    match (event.turn_id.as_deref(), mine) {
-        (None, _) => true,
-        (Some(turn), Some(mine)) => turn == mine,
-        (Some(_), None) => false,
-    }
 }
 
 impl Session {
@@ -84,11 +58,7 @@ impl Session {
         Ok(Arc::new(Session {
             id: kernel.session_id().to_string(),
             ops: kernel.sender(),
-            driver: tokio::sync::Mutex::new(Driver {
-                kernel,
-                submitted: 0,
-                started: 0,
-            }),
+            driver: tokio::sync::Mutex::new(TurnFollower::new(kernel)),
         }))
     }
 
@@ -103,30 +73,24 @@ impl Session {
         hooks: &mut impl TurnHooks,
     ) -> Result<TurnEnd, KernelError> {
         let mut driver = self.driver.lock().await;
-        driver.submitted += 1;
-        let ordinal = driver.submitted;
-        self.ops.submit(Op::UserTurn {
-            input: vec![UserInput::Text { text: prompt }],
-            overrides: Default::default(),
-        })?;
-        let mut guard = InterruptOnDrop(Some(self.ops.clone()));
-        let result = self.drive(&mut driver, ordinal, cancel, hooks).await;
-        guard.0 = None;
+        let mut turn = driver.submit(vec![UserInput::Text { text: prompt }], Default::default())?;
+        let mut guard = InterruptOnDrop::new(self.ops.clone());
+        let result = self.drive(&mut driver, &mut turn, cancel, hooks).await;
+        guard.disarm();
         result
     }
 
     async fn drive(
         &self,
-        driver: &mut Driver,
-        ordinal: u64,
+        driver: &mut TurnFollower,
+        turn: &mut FollowedTurn,
         cancel: &CancellationToken,
         hooks: &mut impl TurnHooks,
     ) -> Result<TurnEnd, KernelError> {
         let mut interrupted = false;
-        let mut mine: Option<String> = None;
         loop {
             let event = tokio::select! {
-                event = driver.kernel.next_event() => event,
+                event = driver.next_event(turn) => event?,
                 () = cancel.cancelled(), if !interrupted => {
                     interrupted = true;
                     self.ops.submit(Op::Interrupt)?;
@@ -136,22 +100,6 @@ impl Session {
             let Some(event) = event else {
                 return Ok(TurnEnd::Failed("the session ended unexpectedly".into()));
             };
-            if matches!(event.msg, EventMsg::TurnStarted) {
-                driver.started += 1;
-                if driver.started == ordinal {
-                    mine.clone_from(&event.turn_id);
-                }
-            }
-            if !belongs(&event, mine.as_deref()) {
-                // The tail of a turn whose call went away: not this call's to show or answer.
-                if let EventMsg::ApprovalRequest(request) = event.msg {
-                    self.ops.submit(Op::Approval {
-                        id: request.id,
-                        decision: ReviewDecision::Cancel,
-                    })?;
-                }
-                continue;
-            }
             hooks.on_event(&event).await;
             match event.msg {
                 EventMsg::ApprovalRequest(request) => {
@@ -273,6 +221,7 @@ impl Sessions {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_core::belongs;
 
     fn ev(turn_id: Option<&str>) -> Event {
         Event {

@@ -113,12 +113,16 @@ pub(crate) fn run(layers: &Layers<'_>, exec: &Exec, report_fd: RawFd) -> ! {
     if let Err(e) = apply_layers(layers).and_then(|()| enter_cwd(exec)) {
         fail(report_fd, &e);
     }
-    supervise(exec, report_fd)
+    // The one-shot helper's own process holds the same stdio until it exits, so letting go of
+    // the init's copies would gain nothing there.
+    supervise(exec, report_fd, false)
 }
 
 /// Starts the command and stays as its init until it exits; then reports and exits, which
-/// makes the kernel kill whatever the command left in the PID namespace.
-pub(crate) fn supervise(exec: &Exec, report_fd: RawFd) -> ! {
+/// makes the kernel kill whatever the command left in the PID namespace. With `release_stdio`
+/// (the session zygote's inits) the init lets go of its copies of stdin/stdout/stderr once the
+/// command has started; see [`release_stdio`].
+pub(crate) fn supervise(exec: &Exec, report_fd: RawFd, release_stdio: bool) -> ! {
     // Only stdio crosses into the command (the report fd may have been put on 3 just now).
     if let Err(e) = sys::cloexec_from(3) {
         fail(
@@ -144,6 +148,9 @@ pub(crate) fn supervise(exec: &Exec, report_fd: RawFd) -> ! {
     };
     crate::timing::mark("spawned");
     COMMAND_PID.store(pid, Ordering::SeqCst);
+    if release_stdio {
+        self::release_stdio();
+    }
     sys::sigmask(libc::SIG_UNBLOCK, FORWARDED);
     let status = loop {
         let mut status = 0;
@@ -167,6 +174,29 @@ pub(crate) fn supervise(exec: &Exec, report_fd: RawFd) -> ! {
     msg.extend_from_slice(&status.to_ne_bytes());
     let _ = sys::write_all(report_fd, &msg);
     sys::exit_now(0)
+}
+
+/// Points our own stdin/stdout/stderr at `/dev/null` once the command has its copies. The
+/// reader of the command's output then sees end-of-file when the last process of the command
+/// closes them (at the latest when the sweep below kills it), instead of only when this init
+/// has reported, been scheduled again and exited: the kernel closes an exiting task's files
+/// after it has torn down its address space, a copy of the zygote's. Measured through the
+/// kernel's `shell` path this halved the sandbox's added cost per command (+0.69 -> +0.35 ms).
+/// With `phase-timing`, stderr stays open for the marks.
+fn release_stdio() {
+    // SAFETY: plain syscalls on descriptors we own; a failure leaves the old ones in place,
+    // which only delays end-of-file until our exit.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR | libc::O_CLOEXEC);
+        if null < 0 {
+            return;
+        }
+        let last = if cfg!(feature = "phase-timing") { 1 } else { 2 };
+        for fd in 0..=last {
+            libc::dup2(null, fd);
+        }
+        libc::close(null);
+    }
 }
 
 /// Kills every other process of the PID namespace and reaps them all, *before* the status is

@@ -360,7 +360,7 @@ fn warm_init(
     if let Err(e) = init::enter_cwd(&exec) {
         init::fail(status_fd, &e);
     }
-    init::supervise(&exec, status_fd)
+    init::supervise(&exec, status_fd, true)
 }
 
 /// A decoded spawn request.

@@ -111,6 +111,38 @@ fn many_sequential_spawns_leak_nothing() {
     assert!(fds_after <= fds_before + 2, "{fds_before} -> {fds_after}");
 }
 
+/// The init holds no copy of the command's output: a reader sees end-of-file as soon as the
+/// command closes its stdout and stderr, exactly as with an unsandboxed child, not only when the
+/// namespace ends. (The kernel's `shell` call waits for end-of-file, so a copy held until the
+/// init's exit would add its teardown to every call.)
+#[test]
+fn output_ends_when_the_command_closes_it_not_when_its_namespace_ends() {
+    let ws = workspace();
+    let s = session(&ws);
+    let mut c = s
+        .spawn(SpawnRequest::new(&[
+            "sh",
+            "-c",
+            "echo bye; exec >&- 2>&-; sleep 30",
+        ]))
+        .unwrap();
+    let mut out = c.stdout.take().unwrap();
+    let mut err = c.stderr.take().unwrap();
+    let start = Instant::now();
+    let mut text = String::new();
+    out.read_to_string(&mut text).unwrap();
+    err.read_to_string(&mut String::new()).unwrap();
+    assert_eq!(text, "bye\n");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "end-of-file came only with the namespace's end ({:?})",
+        start.elapsed()
+    );
+    assert!(c.try_wait().unwrap().is_none(), "the command still runs");
+    c.kill().unwrap();
+    assert_eq!(c.wait().unwrap().signal(), Some(libc::SIGKILL));
+}
+
 #[test]
 fn concurrent_spawns_from_threads() {
     let ws = workspace();

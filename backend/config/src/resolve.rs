@@ -60,6 +60,9 @@ pub struct Config {
     pub approval_policy: ApprovalPolicy,
     pub sandbox_mode: SandboxMode,
     pub sandbox_workspace_write: SandboxWorkspaceWrite,
+    /// Key `allow_landlock_only_fallback`: on a host without usable user namespaces, run
+    /// commands under Landlock + seccomp only (weaker, and said so) instead of refusing them.
+    pub allow_landlock_only_fallback: bool,
     pub shell_environment_policy: ShellEnvironmentPolicy,
     /// Every `[mcp_servers.NAME]`, including disabled ones (check `enabled`).
     pub mcp_servers: BTreeMap<String, McpServerConfig>,
@@ -164,6 +167,7 @@ impl Config {
             approval_policy: ApprovalPolicy::default(),
             sandbox_mode: SandboxMode::default(),
             sandbox_workspace_write: SandboxWorkspaceWrite::default(),
+            allow_landlock_only_fallback: false,
             shell_environment_policy: ShellEnvironmentPolicy::default(),
             mcp_servers: BTreeMap::new(),
             project_doc_max_bytes: DEFAULT_PROJECT_DOC_MAX_BYTES,
@@ -283,6 +287,7 @@ impl<E: Fn(&str) -> Option<String>> Resolver<'_, E> {
                 .or(raw.sandbox_mode)
                 .unwrap_or_default(),
             sandbox_workspace_write,
+            allow_landlock_only_fallback: raw.allow_landlock_only_fallback.unwrap_or(false),
             shell_environment_policy,
             mcp_servers,
             project_doc_max_bytes: raw

@@ -26,6 +26,7 @@ pub(crate) struct ConfigToml {
     pub approval_policy: Option<ApprovalPolicy>,
     pub sandbox_mode: Option<SandboxMode>,
     pub sandbox_workspace_write: Option<SandboxWorkspaceWriteToml>,
+    pub allow_landlock_only_fallback: Option<bool>,
     pub shell_environment_policy: Option<ShellEnvironmentPolicyToml>,
     #[serde(default)]
     pub mcp_servers: BTreeMap<String, McpServerToml>,
@@ -55,6 +56,7 @@ pub(crate) struct ProfileToml {
     pub approval_policy: Option<ApprovalPolicy>,
     pub sandbox_mode: Option<SandboxMode>,
     pub sandbox_workspace_write: Option<SandboxWorkspaceWriteToml>,
+    pub allow_landlock_only_fallback: Option<bool>,
     pub shell_environment_policy: Option<ShellEnvironmentPolicyToml>,
     pub project_doc_max_bytes: Option<usize>,
     pub max_tool_rounds: Option<u32>,

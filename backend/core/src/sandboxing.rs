@@ -19,8 +19,16 @@ use tokio::process::Command;
 #[derive(Default)]
 pub struct SandboxPool {
     zygotes: Mutex<HashMap<String, Arc<SessionSandbox>>>,
-    /// Policies whose zygote failed, with the reason; each is reported to the shell once.
-    failed: Mutex<HashMap<String, String>>,
+    /// Policies whose zygote failed; each failure is reported to the shell once.
+    failed: Mutex<HashMap<String, StartFailure>>,
+}
+
+/// Why a session's zygote could not be started.
+#[derive(Clone)]
+struct StartFailure {
+    reason: String,
+    /// User namespaces are unavailable (the only case the Landlock-only fallback is for).
+    no_namespaces: bool,
 }
 
 impl SandboxPool {
@@ -30,8 +38,13 @@ impl SandboxPool {
         &self,
         helper: &SandboxHelper,
         policy: &SandboxPolicy,
-    ) -> Result<Arc<SessionSandbox>, Option<String>> {
-        let key = serde_json::to_string(policy).map_err(|e| Some(e.to_string()))?;
+    ) -> Result<Arc<SessionSandbox>, Option<StartFailure>> {
+        let key = serde_json::to_string(policy).map_err(|e| {
+            Some(StartFailure {
+                reason: e.to_string(),
+                no_namespaces: false,
+            })
+        })?;
         let mut zygotes = self.zygotes.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(z) = zygotes.get(&key) {
             return Ok(z.clone());
@@ -47,8 +60,12 @@ impl SandboxPool {
                 Ok(z)
             }
             Err(e) => {
-                failed.insert(key, e.to_string());
-                Err(Some(e.to_string()))
+                let failure = StartFailure {
+                    reason: e.to_string(),
+                    no_namespaces: e.is_namespace_unavailable(),
+                };
+                failed.insert(key, failure.clone());
+                Err(Some(failure))
             }
         }
     }
@@ -64,6 +81,29 @@ impl SandboxPool {
     }
 }
 
+/// What the user is told, once per session and policy, when the zygote cannot be started.
+fn start_failure_warning(failure: &StartFailure, policy: &SandboxPolicy) -> String {
+    let reason = &failure.reason;
+    if !failure.no_namespaces || policy.mode == tandem_protocol::SandboxMode::DangerFullAccess {
+        return format!(
+            "the session sandbox could not be prepared ({reason}); each command starts its own sandbox instead"
+        );
+    }
+    if !policy.allow_landlock_only_fallback {
+        return format!(
+            "the sandbox cannot be built on this host ({reason}); commands will be refused (exit 125) until user namespaces are enabled, or `allow_landlock_only_fallback = true` is set in config.toml to accept the weaker Landlock-only sandbox"
+        );
+    }
+    if tandem_sandbox::landlock_abi() <= 0 {
+        return format!(
+            "the sandbox cannot be built on this host ({reason}), and the Landlock-only fallback that `allow_landlock_only_fallback` allows needs Landlock, which this kernel lacks; commands will be refused (exit 125)"
+        );
+    }
+    format!(
+        "sandbox: user namespaces are unavailable on this host ({reason}); as `allow_landlock_only_fallback = true` allows, commands run under the weaker Landlock-only fallback. Still enforced: writes only inside the writable roots, .git, .tandem and .agents read-only, no network, seccomp, no_new_privs, and nothing outlives a command. Lost: a private /tmp (the host's is read-only; TMPDIR points at a private directory), hiding the host's Unix sockets and other processes of this user, and creating or removing top-level entries of the workspace"
+    )
+}
+
 pub fn direct(req: &ExecRequest) -> Result<Process, ExecError> {
     let mut c = Command::new(&req.argv[0]);
     c.args(&req.argv[1..]);
@@ -77,6 +117,7 @@ fn policy_for(ctx: &TurnContext) -> SandboxPolicy {
         cwd: Some(ctx.cwd.clone()),
         writable_roots: ctx.writable_roots.clone(),
         network: ctx.network,
+        allow_landlock_only_fallback: ctx.session.config.allow_landlock_only_fallback,
         ..SandboxPolicy::default()
     }
 }
@@ -95,13 +136,13 @@ pub fn sandboxed(
     let policy = policy_for(ctx);
     let zygote = match ctx.session.sandboxes.get_or_start(helper, &policy) {
         Ok(zygote) => Some(zygote),
-        Err(reason) => {
-            if let Some(reason) = reason {
+        Err(failure) => {
+            if let Some(failure) = failure {
                 // Said once, where people look. Commands still run with the same policy through
                 // the one-shot helper, or are refused with this same reason (exit 125).
-                ctx.emit(tandem_protocol::events::EventMsg::Warning { message: format!(
-                    "the session sandbox could not be prepared ({reason}); each command starts its own sandbox instead"
-                ) });
+                ctx.emit(tandem_protocol::events::EventMsg::Warning {
+                    message: start_failure_warning(&failure, &policy),
+                });
             }
             None
         }

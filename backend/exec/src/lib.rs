@@ -85,6 +85,11 @@ pub async fn run(args: ExecArgs, sandbox_helper: Option<SandboxHelper>) -> anyho
         };
         let Some(event) = event else { break };
         if args.json {
+            // The JSON stream on stdout is Codex's stable projection, which has no warnings;
+            // they still matter (a weaker sandbox, a failed compaction), so they go to stderr.
+            if let EventMsg::Warning { message } = &event.msg {
+                let _ = writeln!(std::io::stderr(), "warning: {message}");
+            }
             if let Some(stable) = ThreadEvent::from_event(&event) {
                 let mut out = std::io::stdout().lock();
                 serde_json::to_writer(&mut out, &stable)?;

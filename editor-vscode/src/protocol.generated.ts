@@ -96,7 +96,11 @@ export type DiagnosticSeverity = "error" | "warning" | "information" | "hint";
  */
 export type Empty = Record<symbol, never>;
 
-export type ErrorInfo = { message: string, };
+export type ErrorInfo = { message: string, 
+/**
+ * What kind of failure, for programs; absent when only the message says.
+ */
+code?: TurnErrorCode, };
 
 /**
  * Why a file was left out.
@@ -348,6 +352,11 @@ id: string, } & ({ "type": "agent_message", text: string, } | { "type": "reasoni
 export type TodoItem = { text: string, completed: boolean, };
 
 export type TokenUsage = { input_tokens: number, cached_input_tokens: number, output_tokens: number, reasoning_output_tokens: number, };
+
+/**
+ * Why a turn failed (the kernel's `TurnErrorCode`).
+ */
+export type TurnErrorCode = "max_tool_rounds" | "missing_api_key" | "model_unreachable" | "unauthorized" | "bad_request" | "rate_limited" | "server_error" | "stream_interrupted" | "context_window_exceeded" | "provider_error" | "bad_response";
 
 /** Every custom method: name, kind, direction, params and result types. */
 export interface Methods {

@@ -148,6 +148,29 @@ pub struct TokenUsageWire {
 #[schemars(rename = "ErrorInfo")]
 pub struct ErrorInfoWire {
     pub message: String,
+    /// What kind of failure, for programs; absent when only the message says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[ts(optional)]
+    pub code: Option<TurnErrorCodeWire>,
+}
+
+/// Why a turn failed (the kernel's `TurnErrorCode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[ts(rename = "TurnErrorCode")]
+#[schemars(rename = "TurnErrorCode")]
+pub enum TurnErrorCodeWire {
+    MaxToolRounds,
+    MissingApiKey,
+    ModelUnreachable,
+    Unauthorized,
+    BadRequest,
+    RateLimited,
+    ServerError,
+    StreamInterrupted,
+    ContextWindowExceeded,
+    ProviderError,
+    BadResponse,
 }
 
 /// What the operating system lets a command touch.

@@ -6,7 +6,7 @@ use pretty_assertions::assert_eq;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::json;
-use tandem_protocol::events::{ApprovalKind, ErrorInfo, ThreadEvent};
+use tandem_protocol::events::{ApprovalKind, ErrorInfo, ThreadEvent, TurnErrorCode};
 use tandem_protocol::items::{
     FileUpdateChange, ItemDetails, ItemStatus, PatchChangeKind, ThreadItem, TodoItem, TokenUsage,
 };
@@ -81,7 +81,11 @@ fn thread_events_round_trip_through_their_twin() {
         ThreadEvent::TurnFailed {
             error: ErrorInfo {
                 message: "boom".into(),
+                code: None,
             },
+        },
+        ThreadEvent::TurnFailed {
+            error: ErrorInfo::new("out of rounds", TurnErrorCode::MaxToolRounds),
         },
         ThreadEvent::Error {
             message: "bad".into(),
@@ -158,4 +162,38 @@ fn task_events_carry_exec_json_lines_verbatim_and_deltas_beside_them() {
         back.event,
         TaskEvent::Thread(ThreadEvent::TurnCompleted { .. })
     ));
+}
+
+#[test]
+fn every_turn_error_code_has_a_twin() {
+    use TurnErrorCode::*;
+    let all = [
+        MaxToolRounds,
+        MissingApiKey,
+        ModelUnreachable,
+        Unauthorized,
+        BadRequest,
+        RateLimited,
+        ServerError,
+        StreamInterrupted,
+        ContextWindowExceeded,
+        ProviderError,
+        BadResponse,
+    ];
+    for code in all {
+        // A new variant fails to compile here until it is listed above (and in the twin).
+        match code {
+            MaxToolRounds
+            | MissingApiKey
+            | ModelUnreachable
+            | Unauthorized
+            | BadRequest
+            | RateLimited
+            | ServerError
+            | StreamInterrupted
+            | ContextWindowExceeded
+            | ProviderError
+            | BadResponse => round_trip::<_, TurnErrorCodeWire>(&code),
+        }
+    }
 }

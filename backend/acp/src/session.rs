@@ -18,7 +18,7 @@ use tandem_core::{
     TurnFollower,
 };
 use tandem_protocol::ReviewDecision;
-use tandem_protocol::events::EventMsg;
+use tandem_protocol::events::{ErrorInfo, EventMsg, TurnErrorCode};
 use tandem_protocol::ops::{Op, UserInput};
 use tokio_util::sync::CancellationToken;
 
@@ -163,7 +163,7 @@ impl AcpSession {
                     tracing::debug!("turn failed after a cancel: {}", error.message);
                     return Ok(PromptEnd::Stop(StopReason::Cancelled));
                 }
-                EventMsg::TurnFailed { error } => return Ok(failed(error.message)),
+                EventMsg::TurnFailed { error } => return Ok(failed(error)),
                 EventMsg::Warning { message } => tracing::warn!("{message}"),
                 _ => {}
             }
@@ -198,11 +198,10 @@ impl AcpSession {
 }
 
 /// A failed turn: a stop reason when ACP has one for it, else an error for the client to show.
-pub(crate) fn failed(message: String) -> PromptEnd {
-    if message.contains("max_tool_rounds") {
-        PromptEnd::Stop(StopReason::MaxTurnRequests)
-    } else {
-        PromptEnd::Failed(message)
+pub(crate) fn failed(error: ErrorInfo) -> PromptEnd {
+    match error.code {
+        Some(TurnErrorCode::MaxToolRounds) => PromptEnd::Stop(StopReason::MaxTurnRequests),
+        _ => PromptEnd::Failed(error.message),
     }
 }
 
@@ -289,9 +288,26 @@ mod tests {
     #[test]
     fn round_limits_are_max_turn_requests() {
         assert_eq!(
-            failed("the turn reached its limit of 50 model round trips (max_tool_rounds) without a final answer".into()),
+            failed(ErrorInfo::new(
+                "out of rounds",
+                TurnErrorCode::MaxToolRounds
+            )),
             PromptEnd::Stop(StopReason::MaxTurnRequests)
         );
-        assert_eq!(failed("boom".into()), PromptEnd::Failed("boom".into()));
+        // The code decides, not the wording.
+        assert_eq!(
+            failed(ErrorInfo::new(
+                "max_tool_rounds mentioned",
+                TurnErrorCode::ProviderError
+            )),
+            PromptEnd::Failed("max_tool_rounds mentioned".into())
+        );
+        assert_eq!(
+            failed(ErrorInfo {
+                message: "boom".into(),
+                code: None
+            }),
+            PromptEnd::Failed("boom".into())
+        );
     }
 }

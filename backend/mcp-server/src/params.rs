@@ -146,6 +146,10 @@ fn output_schema() -> Arc<JsonObject> {
                 "type": "array",
                 "description": "Actions that needed approval and were not allowed.",
                 "items": {"type": "object"}
+            },
+            "errorCode": {
+                "type": "string",
+                "description": "Why the turn failed, when it did and a code says more than the message (e.g. max_tool_rounds, model_unreachable, rate_limited)."
             }
         },
         "required": ["threadId", "content"]

@@ -213,13 +213,21 @@ impl TurnHooks for McpHooks {
 
 /// `{threadId, content}` as structured content, and the final message as text.
 fn turn_result(thread_id: &str, end: TurnEnd, denied: Vec<Denial>) -> CallToolResult {
+    let mut code = None;
     let (content, failed) = match end {
         TurnEnd::Completed { last_message } => (last_message.unwrap_or_default(), false),
-        TurnEnd::Failed(message) => (format!("The turn failed: {message}"), true),
+        TurnEnd::Failed(error) => {
+            code = error.code;
+            (format!("The turn failed: {}", error.message), true)
+        }
         TurnEnd::Aborted(reason) => (format!("The turn was interrupted: {reason}"), true),
     };
     let mut blocks = vec![ContentBlock::text(content.clone())];
     let mut structured = json!({"threadId": thread_id, "content": content});
+    if let Some(code) = code {
+        // The same codes as `turn.failed` in `tandem exec --json`, for callers that branch.
+        structured["errorCode"] = json!(code);
+    }
     if !denied.is_empty() {
         let mut note = String::from("Not allowed during this turn:");
         for d in &denied {
@@ -314,6 +322,7 @@ impl ServerHandler for TandemServer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tandem_protocol::events::{ErrorInfo, TurnErrorCode};
 
     #[test]
     fn completed_turns_return_the_thread_and_the_message() {
@@ -359,8 +368,14 @@ mod tests {
 
     #[test]
     fn failures_are_errors_that_keep_the_thread_id() {
-        let r = turn_result("t1", TurnEnd::Failed("boom".into()), vec![]);
+        let r = turn_result(
+            "t1",
+            TurnEnd::Failed(ErrorInfo::new("boom", TurnErrorCode::RateLimited)),
+            vec![],
+        );
         assert_eq!(r.is_error, Some(true));
-        assert_eq!(r.structured_content.unwrap()["threadId"], "t1");
+        let structured = r.structured_content.unwrap();
+        assert_eq!(structured["threadId"], "t1");
+        assert_eq!(structured["errorCode"], "rate_limited");
     }
 }

@@ -13,7 +13,7 @@ use tandem_core::{
     SessionStore, TurnFollower,
 };
 use tandem_protocol::ReviewDecision;
-use tandem_protocol::events::{ApprovalRequest, Event, EventMsg};
+use tandem_protocol::events::{ApprovalRequest, ErrorInfo, Event, EventMsg};
 use tandem_protocol::ops::{Op, UserInput};
 use tokio_util::sync::CancellationToken;
 
@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum TurnEnd {
     Completed { last_message: Option<String> },
-    Failed(String),
+    Failed(ErrorInfo),
     Aborted(String),
 }
 
@@ -98,7 +98,10 @@ impl Session {
                 }
             };
             let Some(event) = event else {
-                return Ok(TurnEnd::Failed("the session ended unexpectedly".into()));
+                return Ok(TurnEnd::Failed(ErrorInfo {
+                    message: "the session ended unexpectedly".into(),
+                    code: None,
+                }));
             };
             hooks.on_event(&event).await;
             match event.msg {
@@ -128,10 +131,13 @@ impl Session {
                         last_message: last_agent_message,
                     });
                 }
-                EventMsg::TurnFailed { error } => return Ok(TurnEnd::Failed(error.message)),
+                EventMsg::TurnFailed { error } => return Ok(TurnEnd::Failed(error)),
                 EventMsg::TurnAborted { reason } => return Ok(TurnEnd::Aborted(reason)),
                 EventMsg::ShutdownComplete => {
-                    return Ok(TurnEnd::Failed("the session was shut down".into()));
+                    return Ok(TurnEnd::Failed(ErrorInfo {
+                        message: "the session was shut down".into(),
+                        code: None,
+                    }));
                 }
                 _ => {}
             }

@@ -5,6 +5,7 @@
 //! running (`ollama serve`)?" can fix it; one who sees "error sending request" cannot.
 
 use std::time::Duration;
+use tandem_protocol::events::TurnErrorCode;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -102,6 +103,27 @@ impl ModelError {
         }
     }
 
+    /// The code a failed turn carries when this error ends it.
+    pub fn turn_error_code(&self) -> TurnErrorCode {
+        match self {
+            ModelError::MissingApiKey { .. } => TurnErrorCode::MissingApiKey,
+            ModelError::Unreachable { .. } => TurnErrorCode::ModelUnreachable,
+            ModelError::Http { status, .. } => match status {
+                401 | 403 => TurnErrorCode::Unauthorized,
+                429 => TurnErrorCode::RateLimited,
+                s if is_retryable_status(*s) => TurnErrorCode::ServerError,
+                _ => TurnErrorCode::BadRequest,
+            },
+            ModelError::RetriesExhausted { last, .. } => last.turn_error_code(),
+            ModelError::IdleTimeout { .. } | ModelError::StreamEnded { .. } => {
+                TurnErrorCode::StreamInterrupted
+            }
+            ModelError::ContextWindowExceeded { .. } => TurnErrorCode::ContextWindowExceeded,
+            ModelError::Failed { .. } => TurnErrorCode::ProviderError,
+            ModelError::Decode { .. } => TurnErrorCode::BadResponse,
+        }
+    }
+
     pub(crate) fn idle_timeout(idle: Duration) -> Self {
         ModelError::IdleTimeout {
             secs: idle.as_secs_f64(),
@@ -156,6 +178,65 @@ fn code_suffix(code: &Option<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_failure_gets_the_code_a_program_can_act_on() {
+        let http = |status| ModelError::Http {
+            provider: "p".into(),
+            status,
+            body_excerpt: String::new(),
+        };
+        let exhausted = |last| ModelError::RetriesExhausted {
+            attempts: 5,
+            last: Box::new(last),
+        };
+        let cases = [
+            (http(401), TurnErrorCode::Unauthorized),
+            (http(403), TurnErrorCode::Unauthorized),
+            (http(404), TurnErrorCode::BadRequest),
+            (http(400), TurnErrorCode::BadRequest),
+            (exhausted(http(429)), TurnErrorCode::RateLimited),
+            (exhausted(http(503)), TurnErrorCode::ServerError),
+            (
+                exhausted(ModelError::Unreachable {
+                    provider: "p".into(),
+                    url: "u".into(),
+                    detail: "refused".into(),
+                }),
+                TurnErrorCode::ModelUnreachable,
+            ),
+            (
+                ModelError::MissingApiKey {
+                    provider: "p".into(),
+                    env_key: "K".into(),
+                },
+                TurnErrorCode::MissingApiKey,
+            ),
+            (
+                ModelError::idle_timeout(Duration::from_secs(1)),
+                TurnErrorCode::StreamInterrupted,
+            ),
+            (
+                ModelError::StreamEnded { detail: "d".into() },
+                TurnErrorCode::StreamInterrupted,
+            ),
+            (
+                ModelError::from_provider(Some("context_length_exceeded".into()), "m".into()),
+                TurnErrorCode::ContextWindowExceeded,
+            ),
+            (
+                ModelError::from_provider(Some("server_error".into()), "m".into()),
+                TurnErrorCode::ProviderError,
+            ),
+            (
+                ModelError::Decode { detail: "d".into() },
+                TurnErrorCode::BadResponse,
+            ),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.turn_error_code(), code, "{err}");
+        }
+    }
 
     #[test]
     fn messages_name_what_to_change() {

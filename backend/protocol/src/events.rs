@@ -128,9 +128,52 @@ pub enum McpServerState {
     Restarting,
 }
 
+/// Why a turn failed: the message is for people, the code for programs (a shell that maps
+/// failures onto its own protocol's reasons should never match message text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ErrorInfo {
     pub message: String,
+    /// Absent in `codex exec --json` streams that predate it, and for failures with no
+    /// better description than the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<TurnErrorCode>,
+}
+
+impl ErrorInfo {
+    pub fn new(message: impl Into<String>, code: TurnErrorCode) -> Self {
+        ErrorInfo {
+            message: message.into(),
+            code: Some(code),
+        }
+    }
+}
+
+/// The kinds of turn failure a program can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TurnErrorCode {
+    /// The turn used up `max_tool_rounds` model round trips without a final answer.
+    MaxToolRounds,
+    /// The provider needs an API key and none is set.
+    MissingApiKey,
+    /// No HTTP response at all (connection refused, DNS, TLS, connect timeout).
+    ModelUnreachable,
+    /// HTTP 401 or 403: the key is wrong or lacks access.
+    Unauthorized,
+    /// Another 4xx the provider will not change its mind about (bad model name, bad request).
+    BadRequest,
+    /// 429s persisted through every retry.
+    RateLimited,
+    /// 5xx (or another retryable status) persisted through every retry.
+    ServerError,
+    /// The stream went silent or closed early, and retrying did not help.
+    StreamInterrupted,
+    /// The conversation does not fit the model's window, even after compaction.
+    ContextWindowExceeded,
+    /// The provider reported a failure inside the stream (`response.failed`, an error event).
+    ProviderError,
+    /// The provider sent something that could not be decoded.
+    BadResponse,
 }
 
 /// A question for a person. Exactly one `Op::Approval` answers it.
@@ -237,6 +280,7 @@ impl ThreadEvent {
             EventMsg::TurnAborted { reason } => ThreadEvent::TurnFailed {
                 error: ErrorInfo {
                     message: format!("turn interrupted: {reason}"),
+                    code: None,
                 },
             },
             EventMsg::Error { message } => ThreadEvent::Error {

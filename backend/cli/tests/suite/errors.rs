@@ -93,6 +93,61 @@ fn a_stream_that_keeps_breaking_fails_the_turn_clearly() {
             .contains("ended early"),
         "{failed}"
     );
+    assert_eq!(failed["error"]["code"], "stream_interrupted", "{failed}");
+}
+
+/// Programs reading the stream get a code for the failure, not only words.
+#[test]
+fn failed_turns_carry_a_code() {
+    // Out of rounds.
+    let plan = json!({"plan": [{"step": "x", "status": "in_progress"}]});
+    let scenario = [
+        call("update_plan", plan.clone()),
+        call("update_plan", plan),
+        say("late"),
+    ]
+    .concat();
+    let env = TestEnv::new(&scenario, "responses");
+    env.write_config("responses", "max_tool_rounds = 2");
+    let run = env.exec_json(&["go"]);
+    assert_eq!(run.status, 1);
+    let failed = run
+        .events
+        .iter()
+        .find(|e| e["type"] == "turn.failed")
+        .expect("turn.failed");
+    assert_eq!(failed["error"]["code"], "max_tool_rounds", "{failed}");
+    assert!(
+        failed["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("max_tool_rounds")
+    );
+
+    // Nobody listening.
+    let env = TestEnv::new(&say("unused"), "responses");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.write_config("responses", "");
+    let config = std::fs::read_to_string(env.home.path().join("config.toml"))
+        .unwrap()
+        .replace(
+            &env.server.base_url(),
+            &format!("http://127.0.0.1:{port}/v1"),
+        )
+        .replace("request_max_retries = 2", "request_max_retries = 0");
+    std::fs::write(env.home.path().join("config.toml"), config).unwrap();
+    let run = env.exec_json(&["go"]);
+    assert_eq!(run.status, 1);
+    let failed = run
+        .events
+        .iter()
+        .find(|e| e["type"] == "turn.failed")
+        .expect("turn.failed");
+    assert_eq!(failed["error"]["code"], "model_unreachable", "{failed}");
 }
 
 #[test]

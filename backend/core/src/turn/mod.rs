@@ -9,7 +9,7 @@ use crate::session::Session;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use tandem_model::{ModelClient, ResponseItem};
-use tandem_protocol::events::{ErrorInfo, EventMsg};
+use tandem_protocol::events::{ErrorInfo, EventMsg, TurnErrorCode};
 use tandem_protocol::items::{ItemDetails, ThreadItem, TokenUsage};
 use tandem_protocol::ops::{TurnOverrides, UserInput};
 use tandem_protocol::{ApprovalPolicy, SandboxMode};
@@ -130,15 +130,13 @@ pub async fn run_turn(ctx: TurnContext, input: Vec<UserInput>) {
             last_agent_message,
         }),
         Err(TurnEnd::Aborted(reason)) => ctx.emit(EventMsg::TurnAborted { reason }),
-        Err(TurnEnd::Failed(message)) => ctx.emit(EventMsg::TurnFailed {
-            error: ErrorInfo { message },
-        }),
+        Err(TurnEnd::Failed(error)) => ctx.emit(EventMsg::TurnFailed { error }),
     }
 }
 
 pub(crate) enum TurnEnd {
     Aborted(String),
-    Failed(String),
+    Failed(ErrorInfo),
 }
 
 async fn turn_loop(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Option<String>, TurnEnd> {
@@ -158,8 +156,11 @@ async fn turn_loop(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<Option<S
             return Err(TurnEnd::Aborted("cancelled at an approval".into()));
         }
     }
-    Err(TurnEnd::Failed(format!(
-        "the turn reached its limit of {max_rounds} model round trips (max_tool_rounds) without a final answer"
+    Err(TurnEnd::Failed(ErrorInfo::new(
+        format!(
+            "the turn reached its limit of {max_rounds} model round trips (max_tool_rounds) without a final answer"
+        ),
+        TurnErrorCode::MaxToolRounds,
     )))
 }
 

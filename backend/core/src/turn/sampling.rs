@@ -4,7 +4,7 @@
 use super::{TurnContext, TurnEnd};
 use futures::StreamExt;
 use tandem_model::{Prompt, ResponseEvent, ResponseItem};
-use tandem_protocol::events::EventMsg;
+use tandem_protocol::events::{ErrorInfo, EventMsg};
 use tandem_protocol::items::{ItemDetails, ThreadItem, TokenUsage};
 
 /// How often a stream that broke off mid-response is retried before the turn fails.
@@ -42,7 +42,12 @@ pub(super) async fn sample(ctx: &TurnContext, usage: &mut TokenUsage) -> Result<
                     ),
                 });
             }
-            Err(Failure::Model(e)) => return Err(TurnEnd::Failed(e.to_string())),
+            Err(Failure::Model(e)) => {
+                return Err(TurnEnd::Failed(ErrorInfo::new(
+                    e.to_string(),
+                    e.turn_error_code(),
+                )));
+            }
         }
     }
 }

@@ -153,3 +153,28 @@ test('an approval never pops up in Insert mode: it waits for Normal mode', funct
     return t and t.status == 'completed'
   end, 'the task to complete', 20000, H.diagnostics)
 end)
+
+test('an approval nobody answers leaves the queue when the backend stops waiting for it', function()
+  local env = H.env('slow-after-deny.toml')
+  H.setup(env, {
+    task = { approval_policy = 'untrusted', sandbox_mode = 'workspace-write', open = 'none' },
+    approvals = { auto_open = false, timeout_seconds = 1 },
+  })
+  H.open(env, 'calc.py')
+  require('tandem').task('first')
+  H.wait(function()
+    return #require('tandem.approvals').queue == 1
+  end, 'an approval queued', 20000, H.diagnostics)
+  H.contains(require('tandem').status(), '1 approval')
+  -- Nobody answers: after the timeout the backend denies it and goes on (its model takes 3 s
+  -- more), and the editor forgets the question too, while the task still runs.
+  H.wait_note('counted as a deny', 'a note that the approval timed out', 2500)
+  H.eq(0, #require('tandem.approvals').queue)
+  H.eq('', require('tandem').status():match('approval') or '')
+  local task = H.task()
+  H.eq('running', task.status)
+  H.wait(function()
+    return task.status == 'completed'
+  end, 'the task to go on and complete', 20000, H.diagnostics)
+  H.contains(text_of(task), '(declined)')
+end)

@@ -158,6 +158,31 @@ function M.ask(all)
   end)
 end
 
+--- Takes a request off the queue once the backend's deadline has passed: by then the backend
+--- has counted it as a deny and moved on (and sent `$/cancelRequest`, which `vim.lsp` does not
+--- hand to plugins with the request's id), so answering it later would do nothing.
+---@param a tandem.Approval
+local function expire_after_timeout(a)
+  local seconds = config.options.approvals.timeout_seconds or 120
+  vim.defer_fn(function()
+    for _, q in ipairs(M.queue) do
+      if q == a then
+        remove(a)
+        util.notify(
+          string.format(
+            'nobody answered within %d s, so it counted as a deny: %s',
+            seconds,
+            (M.describe(a.params):gsub('\n.*', ''))
+          ),
+          vim.log.levels.WARN
+        )
+        a.resume('deny')
+        return
+      end
+    end
+  end, seconds * 1000)
+end
+
 --- `tandem/approval/request` handler. Runs in the coroutine `vim.lsp` gives server requests:
 --- it yields until the user answers, and returns the result for the backend.
 ---@param client_id integer
@@ -194,6 +219,7 @@ function M.on_request(client_id, params)
   table.insert(M.queue, a)
   tell_tasks(a)
   vim.cmd('redrawstatus')
+  expire_after_timeout(a)
   if config.options.approvals.auto_open then
     vim.schedule(M.ask)
   else

@@ -4,18 +4,23 @@
 //! any other gets `window/showMessageRequest` with "Allow once", "Allow for session" and
 //! "Deny", so every LSP client can approve. Either way the question has a deadline (the
 //! `approvalTimeoutSeconds` setting, 120 s by default): past it, the answer is `deny`, the
-//! person is told why, and the task goes on. A task never hangs on an unanswered question.
+//! person is told why, and the task goes on. A task never hangs on an unanswered question, and
+//! the client is sent `$/cancelRequest` for it, so its prompt goes away instead of waiting for
+//! an answer nobody reads.
 
 use crate::convert;
 use crate::server::Ext;
 use crate::state::Shared;
 use std::path::Path;
+use std::time::Duration;
 use tandem_protocol::events::{ApprovalKind, ApprovalRequest};
 use tandem_protocol::items::PatchChangeKind;
 use tandem_protocol::policy::ReviewDecision;
 use tandem_protocol_ext::approval::{ApprovalFileChange, ApprovalRequestParams};
 use tandem_protocol_ext::review::FileChangeKind;
 use tower_lsp_server::lsp_types as lsp;
+use tower_lsp_server::{Client, jsonrpc};
+use tower_service::Service;
 
 const ALLOW_ONCE: &str = "Allow once";
 const ALLOW_SESSION: &str = "Allow for session";
@@ -27,16 +32,14 @@ pub async fn ask(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> Revie
         let s = shared.lock();
         (s.caps.tandem.approval_request, s.settings.approval_timeout)
     };
-    let asked = async {
-        if custom {
-            ask_custom(shared, task_id, req).await
-        } else {
-            ask_fallback(shared, task_id, req).await
-        }
+    let answer = if custom {
+        ask_custom(shared, task_id, req, timeout).await
+    } else {
+        ask_fallback(shared, task_id, req, timeout).await
     };
-    match tokio::time::timeout(timeout, asked).await {
-        Ok(decision) => decision,
-        Err(_) => {
+    match answer {
+        Some(decision) => decision,
+        None => {
             let message = format!(
                 "Tandem ({task_id}): nobody answered the approval for {} within {} s, so it was \
                  denied; the task goes on without it.",
@@ -53,7 +56,54 @@ pub async fn ask(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> Revie
     }
 }
 
-async fn ask_custom(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> ReviewDecision {
+/// Sends a request to the client and waits at most `timeout` for its answer; `None` when the
+/// deadline passed, after telling the client with `$/cancelRequest`. (The client's own
+/// `send_request` cannot do that: it neither exposes the id nor cancels when dropped.)
+async fn request_within<R: lsp::request::Request>(
+    client: &Client,
+    params: R::Params,
+    timeout: Duration,
+) -> Option<jsonrpc::Result<R::Result>> {
+    let params = match serde_json::to_value(params) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(jsonrpc::Error::invalid_params(e.to_string()))),
+    };
+    let id = client.next_request_id();
+    let request = jsonrpc::Request::build(R::METHOD)
+        .id(id.clone())
+        .params(params)
+        .finish();
+    let mut service = client.clone();
+    match tokio::time::timeout(timeout, service.call(request)).await {
+        Ok(Ok(Some(response))) => {
+            let (_, result) = response.into_parts();
+            Some(result.and_then(|v| {
+                serde_json::from_value(v).map_err(|e| jsonrpc::Error::invalid_params(e.to_string()))
+            }))
+        }
+        Ok(_) => Some(Err(jsonrpc::Error::internal_error())),
+        Err(_) => {
+            let id = match id {
+                jsonrpc::Id::Number(n) => i32::try_from(n).ok().map(lsp::NumberOrString::Number),
+                jsonrpc::Id::String(s) => Some(lsp::NumberOrString::String(s)),
+                jsonrpc::Id::Null => None,
+            };
+            if let Some(id) = id {
+                client
+                    .send_notification::<lsp::notification::Cancel>(lsp::CancelParams { id })
+                    .await;
+            }
+            None
+        }
+    }
+}
+
+async fn ask_custom(
+    shared: &Shared,
+    task_id: &str,
+    req: &ApprovalRequest,
+    timeout: Duration,
+) -> Option<ReviewDecision> {
     let cwd = req.cwd.as_deref().map(Path::new);
     let params = ApprovalRequestParams {
         task_id: task_id.to_string(),
@@ -86,13 +136,15 @@ async fn ask_custom(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> Re
         ],
     };
     type Request = Ext<tandem_protocol_ext::ApprovalRequest>;
-    match shared.client.send_request::<Request>(params).await {
-        Ok(answer) => answer.decision,
-        Err(e) => {
-            tracing::warn!("tandem/approval/request failed ({}); denied", e.message);
-            ReviewDecision::Deny
-        }
-    }
+    Some(
+        match request_within::<Request>(&shared.client, params, timeout).await? {
+            Ok(answer) => answer.decision,
+            Err(e) => {
+                tracing::warn!("tandem/approval/request failed ({}); denied", e.message);
+                ReviewDecision::Deny
+            }
+        },
+    )
 }
 
 /// A one-line description for people: the command, or what kind of access.
@@ -113,7 +165,12 @@ fn what(req: &ApprovalRequest) -> String {
     }
 }
 
-async fn ask_fallback(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> ReviewDecision {
+async fn ask_fallback(
+    shared: &Shared,
+    task_id: &str,
+    req: &ApprovalRequest,
+    timeout: Duration,
+) -> Option<ReviewDecision> {
     let mut message = format!("Tandem ({task_id}) asks to run {}", what(req));
     if let Some(cwd) = &req.cwd {
         message.push_str(&format!(" in {cwd}"));
@@ -128,11 +185,14 @@ async fn ask_fallback(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> 
             properties: Default::default(),
         })
         .collect();
-    let answer = shared
-        .client
-        .show_message_request(lsp::MessageType::WARNING, message, Some(actions))
-        .await;
-    match answer {
+    let params = lsp::ShowMessageRequestParams {
+        typ: lsp::MessageType::WARNING,
+        message,
+        actions: Some(actions),
+    };
+    let answer =
+        request_within::<lsp::request::ShowMessageRequest>(&shared.client, params, timeout).await?;
+    Some(match answer {
         Ok(Some(item)) if item.title == ALLOW_ONCE => ReviewDecision::AllowOnce,
         Ok(Some(item)) if item.title == ALLOW_SESSION => ReviewDecision::AllowSession,
         Ok(_) => ReviewDecision::Deny,
@@ -140,5 +200,5 @@ async fn ask_fallback(shared: &Shared, task_id: &str, req: &ApprovalRequest) -> 
             tracing::warn!("window/showMessageRequest failed ({}); denied", e.message);
             ReviewDecision::Deny
         }
-    }
+    })
 }

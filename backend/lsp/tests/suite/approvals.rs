@@ -139,4 +139,40 @@ async fn an_unanswered_approval_times_out_as_a_deny() {
             .any(|m| m["message"].as_str().unwrap().contains("denied")),
         "{warned:?}"
     );
+    // The client is told the question is withdrawn, so its prompt does not linger.
+    let asked = c.server_request_ids("tandem/approval/request");
+    let cancelled: Vec<Value> = c
+        .notifications("$/cancelRequest")
+        .into_iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(cancelled, asked);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unanswered_show_message_request_is_cancelled_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = tmp.path().join("made-by-agent");
+    let env = Env::new(&touch_then_done(&target));
+    let mut c = TestClient::start(env.options());
+    c.initialize(&env.root(), false, Value::Null, settings(0.3))
+        .await;
+    c.answer_approvals(Answer::Never);
+    let task = c
+        .ok("tandem/task/start", json!({"prompt": "touch it"}))
+        .await["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_status(&c, &task, "completed").await;
+    assert!(!target.exists(), "denied: the command did not run");
+    let asked = c.server_request_ids("window/showMessageRequest");
+    let cancelled: Vec<Value> = c
+        .notifications("$/cancelRequest")
+        .into_iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(cancelled, asked);
 }

@@ -289,6 +289,18 @@ impl TestClient {
             .collect()
     }
 
+    /// The ids of the requests the server sent with `method`, in order.
+    pub fn server_request_ids(&self, method: &str) -> Vec<Value> {
+        self.inner
+            .lock()
+            .unwrap()
+            .server_requests
+            .iter()
+            .filter(|n| n["method"] == method)
+            .map(|n| n["id"].clone())
+            .collect()
+    }
+
     /// Waits until `pred` holds for the client's state.
     pub async fn wait_until(&self, what: &str, mut pred: impl FnMut(&TestClient) -> bool) {
         let deadline = tokio::time::Instant::now() + TIMEOUT;

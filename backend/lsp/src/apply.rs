@@ -12,7 +12,8 @@
 //!   told the file is unsaved;
 //! - a file not open in the editor is written on disk directly (atomically), and the review
 //!   re-reads it;
-//! - adds, deletes and moves (whole-file hunks) are done on disk.
+//! - adds, deletes and moves (whole-file hunks) are done on disk; a deleted or moved file's
+//!   buffer is closed and the client told (see [`crate::file_ops`]).
 //!
 //! Under apply-then-review the kernel has already written the disk; [`push_written`] brings
 //! the open buffers up to the written text, and [`crate::overlay`] covers the moment between.
@@ -26,6 +27,7 @@
 //! kernel with `Op::ResolvePatch`, and forgets the change.
 
 use crate::convert;
+use crate::file_ops::{self, Gone};
 use crate::server::Ext;
 use crate::state::{ReviewLink, Shared, State};
 use std::collections::{BTreeSet, HashMap};
@@ -34,9 +36,15 @@ use std::sync::Arc;
 use tandem_protocol::ops::{Op, PatchOutcome};
 use tandem_protocol_ext::review::{ReviewChangedParams, ReviewDecisionResult, ReviewRefusal};
 use tandem_protocol_ext::task::TaskStatus;
-use tandem_workspace::review::{FileEdit, FileProposal, HunkState, Outcome, TextEdit};
+use tandem_workspace::review::{
+    FileEdit, FileProposal, HunkState, Outcome, ProposalKind, TextEdit,
+};
 use tandem_workspace::{Encoding, position};
 use tower_lsp_server::lsp_types as lsp;
+
+/// Who changed the disk, as [`file_ops::tell`] names it to the person.
+const AGENT: &str = "the agent";
+const REVIEW: &str = "a review decision";
 
 /// Applies every edit of a decision, then reports what happened.
 pub async fn carry_out(shared: &Arc<Shared>, outcome: Outcome) -> ReviewDecisionResult {
@@ -136,8 +144,12 @@ fn workspace_edit(
     }
 }
 
-/// Sends one edit to the client; `Err` carries the reason it was not applied.
-async fn send_edit(shared: &Shared, label: String, edit: lsp::WorkspaceEdit) -> Result<(), String> {
+/// Sends one edit to the client; `Err` carries the client's reason for not applying it.
+pub async fn request_edit(
+    shared: &Shared,
+    label: String,
+    edit: lsp::WorkspaceEdit,
+) -> Result<(), String> {
     use lsp::request::ApplyWorkspaceEdit;
     let params = lsp::ApplyWorkspaceEditParams {
         label: Some(label),
@@ -149,15 +161,16 @@ async fn send_edit(shared: &Shared, label: String, edit: lsp::WorkspaceEdit) -> 
         .await
     {
         Ok(r) if r.applied => Ok(()),
-        Ok(r) => Err(format!(
-            "the editor did not apply the edit ({}); the hunk is pending again",
-            r.failure_reason.unwrap_or_else(|| "no reason given".into())
-        )),
-        Err(e) => Err(format!(
-            "the editor did not apply the edit ({}); the hunk is pending again",
-            e.message
-        )),
+        Ok(r) => Err(r.failure_reason.unwrap_or_else(|| "no reason given".into())),
+        Err(e) => Err(e.message.into_owned()),
     }
+}
+
+/// Sends one hunk's edit; `Err` is the refusal the person reads.
+async fn send_edit(shared: &Shared, label: String, edit: lsp::WorkspaceEdit) -> Result<(), String> {
+    request_edit(shared, label, edit).await.map_err(|reason| {
+        format!("the editor did not apply the edit ({reason}); the hunk is pending again")
+    })
 }
 
 async fn apply_edit(shared: &Arc<Shared>, edit: &FileEdit) -> Result<(), String> {
@@ -212,6 +225,8 @@ async fn apply_edit(shared: &Arc<Shared>, edit: &FileEdit) -> Result<(), String>
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
                 Err(e) => return Err(format!("cannot delete {}: {e}", path.display())),
             }
+            let closed = file_ops::close(shared, vec![Gone::Deleted(path.to_path_buf())]);
+            file_ops::tell(shared, closed, REVIEW).await;
             refresh(shared, path)
         }
         FileEdit::Move {
@@ -223,6 +238,12 @@ async fn apply_edit(shared: &Arc<Shared>, edit: &FileEdit) -> Result<(), String>
             {
                 return Err(format!("cannot remove {}: {e}", from.display()));
             }
+            let gone = Gone::Moved {
+                from: from.to_path_buf(),
+                to: to.to_path_buf(),
+            };
+            let closed = file_ops::close(shared, vec![gone]);
+            file_ops::tell(shared, closed, REVIEW).await;
             refresh(shared, from)?;
             refresh(shared, to)
         }
@@ -278,9 +299,22 @@ fn edits_between(old: &ropey::Rope, new: &str, enc: Encoding) -> Vec<lsp::TextEd
     out
 }
 
-/// Apply-then-review: the kernel wrote these files; bring the open buffers up to them.
+/// Apply-then-review: the kernel wrote these files; bring the open buffers up to them, and close
+/// those of files it deleted or moved away (see [`crate::file_ops`]).
 pub async fn push_written(shared: &Arc<Shared>, files: &[FileProposal]) {
     // First, synchronously, make the kernels read what was written (see `crate::overlay`).
+    let gone = files
+        .iter()
+        .filter_map(|f| match &f.kind {
+            ProposalKind::Delete => Some(Gone::Deleted(f.path.clone())),
+            ProposalKind::Move { to } => Some(Gone::Moved {
+                from: f.path.clone(),
+                to: to.clone(),
+            }),
+            ProposalKind::Add | ProposalKind::Update => None,
+        })
+        .collect();
+    let closed = file_ops::close(shared, gone);
     let mut sends = Vec::new();
     {
         let s = shared.lock();
@@ -288,7 +322,7 @@ pub async fn push_written(shared: &Arc<Shared>, files: &[FileProposal]) {
         let docs = s.ws.documents().read();
         for f in files {
             let target = match &f.kind {
-                tandem_workspace::review::ProposalKind::Move { to } => to.clone(),
+                ProposalKind::Move { to } => to.clone(),
                 _ => f.path.clone(),
             };
             let (Some(doc), Some(new)) = (docs.get(&target), &f.new_content) else {
@@ -315,6 +349,7 @@ pub async fn push_written(shared: &Arc<Shared>, files: &[FileProposal]) {
             shared.overlay.clear(&path);
         }
     }
+    file_ops::tell(shared, closed, AGENT).await;
 }
 
 /// What to tell a kernel about a resolved change.

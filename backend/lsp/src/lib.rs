@@ -11,17 +11,21 @@
 //! `tandem-core`, and the wire vocabulary in `tandem-protocol-ext`.
 //!
 //! Layout: [`server`] holds the dispatch table; `handlers/` has one file per request family;
-//! [`state`] is the single owner of mutable state; [`task`] drives one kernel per task;
+//! [`state`] is the single owner of mutable state; [`task`] drives one kernel per task, and
+//! [`progress`] shows it as work-done progress to clients without task events;
 //! [`apply`] carries review decisions out (edits to buffers and disk) and reports resolved
-//! changes to the kernels; [`convert`] is `from_proto`/`to_proto`.
+//! changes to the kernels; [`file_ops`] closes the buffers of files deleted or moved on disk;
+//! [`convert`] is `from_proto`/`to_proto`.
 //!
 //! stdout is the protocol channel: nothing here prints; logs go through `tracing` to stderr.
 
 mod apply;
 mod convert;
 mod error;
+mod file_ops;
 mod handlers;
 mod overlay;
+mod progress;
 mod server;
 mod settings;
 mod state;

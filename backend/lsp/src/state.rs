@@ -32,6 +32,13 @@ pub struct ClientCaps {
     pub document_changes: bool,
     /// `workspace.codeLens.refreshSupport`.
     pub code_lens_refresh: bool,
+    /// `workspace.workspaceEdit.resourceOperations` with "delete" (and `documentChanges`, which
+    /// carries resource operations): the client can be sent a `DeleteFile`.
+    pub delete_files: bool,
+    /// The same with "rename": the client can be sent a `RenameFile`.
+    pub rename_files: bool,
+    /// `window.workDoneProgress`: the client shows progress the server creates.
+    pub work_done_progress: bool,
 }
 
 /// Who waits for a change under review to be resolved.

@@ -9,6 +9,7 @@ use crate::apply;
 use crate::error::{LspError, Result};
 use crate::handlers::approvals;
 use crate::overlay::KernelFiles;
+use crate::progress::TaskProgress;
 use crate::server::Ext;
 use crate::settings::ReviewModelSetting;
 use crate::state::{ReviewLink, Shared};
@@ -173,12 +174,17 @@ pub async fn start(shared: &Arc<Shared>, spec: Spec) -> Result<String> {
         });
         id
     };
+    let progress = spec
+        .prompt
+        .as_deref()
+        .and_then(|prompt| TaskProgress::start(shared, &id, prompt));
     let driver = Driver {
         shared: shared.clone(),
         task_id: id.clone(),
         ops,
         cwd,
         turn: CancellationToken::new(),
+        progress,
     };
     let idle = spec.prompt.is_none();
     tokio::spawn(driver.run(kernel, idle));
@@ -193,6 +199,8 @@ struct Driver {
     cwd: PathBuf,
     /// Cancelled when the turn ends, so questions still open are withdrawn.
     turn: CancellationToken,
+    /// Work-done progress, for a client without task events (see [`crate::progress`]).
+    progress: Option<TaskProgress>,
 }
 
 impl Driver {
@@ -209,6 +217,9 @@ impl Driver {
         }
         while let Some(event) = kernel.next_event().await {
             self.forward(&event).await;
+            if let Some(progress) = &self.progress {
+                progress.event(&event.msg);
+            }
             let turn_id = event.turn_id.clone();
             match event.msg {
                 EventMsg::SessionConfigured(c) => {
@@ -228,21 +239,28 @@ impl Driver {
                         .collect();
                     self.review_after_write(turn_id, item_id, files).await;
                 }
-                EventMsg::TurnCompleted { .. } => self.end_turn(TaskStatus::Completed).await,
-                EventMsg::TurnFailed { .. } => self.end_turn(TaskStatus::Failed).await,
-                EventMsg::TurnAborted { .. } => {
+                EventMsg::TurnCompleted { .. } => {
+                    self.end_turn(TaskStatus::Completed, "Completed".into())
+                        .await;
+                }
+                EventMsg::TurnFailed { error } => {
+                    let outcome = format!("Failed: {}", error.message);
+                    self.end_turn(TaskStatus::Failed, outcome).await;
+                }
+                EventMsg::TurnAborted { reason } => {
                     let cancelled = self
                         .shared
                         .lock()
                         .tasks
                         .get_mut(&self.task_id)
                         .is_some_and(|t| t.cancelled);
-                    let status = if cancelled {
-                        TaskStatus::Cancelled
+                    let (status, outcome) = if cancelled {
+                        (TaskStatus::Cancelled, "Cancelled".into())
                     } else {
-                        TaskStatus::Failed
+                        let outcome = format!("Failed: turn interrupted: {reason}");
+                        (TaskStatus::Failed, outcome)
                     };
-                    self.end_turn(status).await;
+                    self.end_turn(status, outcome).await;
                 }
                 EventMsg::ShutdownComplete => break,
                 _ => {}
@@ -415,12 +433,16 @@ impl Driver {
         apply::sync_review(&self.shared).await;
     }
 
-    /// The turn is over: withdraw open questions, drop reviews nobody waits for any more, and
-    /// shut the kernel down (the session stays recorded for `tandem/task/resume`).
-    async fn end_turn(&mut self, status: TaskStatus) {
+    /// The turn is over: withdraw open questions, drop reviews nobody waits for any more, end
+    /// the progress with `outcome`, and shut the kernel down (the session stays recorded for
+    /// `tandem/task/resume`).
+    async fn end_turn(&mut self, status: TaskStatus, outcome: String) {
         self.turn.cancel();
         self.turn = CancellationToken::new();
         self.set_status(status);
+        if let Some(progress) = self.progress.take() {
+            progress.end(outcome);
+        }
         {
             let mut s = self.shared.lock();
             let orphaned: Vec<String> = s

@@ -65,15 +65,28 @@ fn caps_of(params: &lsp::InitializeParams) -> ClientCaps {
         .and_then(|t| serde_json::from_value(t.clone()).ok())
         .unwrap_or_default();
     let ws = c.workspace.as_ref();
+    let edit = ws.and_then(|w| w.workspace_edit.as_ref());
+    let document_changes = edit.and_then(|e| e.document_changes).unwrap_or(false);
+    // Resource operations only travel in `documentChanges`.
+    let resource_op = |kind: lsp::ResourceOperationKind| {
+        document_changes
+            && edit
+                .and_then(|e| e.resource_operations.as_ref())
+                .is_some_and(|ops| ops.contains(&kind))
+    };
     ClientCaps {
         tandem,
-        document_changes: ws
-            .and_then(|w| w.workspace_edit.as_ref())
-            .and_then(|e| e.document_changes)
-            .unwrap_or(false),
+        document_changes,
         code_lens_refresh: ws
             .and_then(|w| w.code_lens.as_ref())
             .and_then(|l| l.refresh_support)
+            .unwrap_or(false),
+        delete_files: resource_op(lsp::ResourceOperationKind::Delete),
+        rename_files: resource_op(lsp::ResourceOperationKind::Rename),
+        work_done_progress: c
+            .window
+            .as_ref()
+            .and_then(|w| w.work_done_progress)
             .unwrap_or(false),
     }
 }

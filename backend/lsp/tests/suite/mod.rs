@@ -2,5 +2,7 @@
 
 mod approvals;
 mod documents;
+mod file_ops;
+mod progress;
 mod review;
 mod tasks;

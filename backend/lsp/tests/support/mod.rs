@@ -201,12 +201,31 @@ impl TestClient {
         tandem: Value,
         options: Value,
     ) -> Value {
+        self.initialize_with(root, utf8, tandem, options, json!({}))
+            .await
+    }
+
+    /// [`Self::initialize`], with `more` merged into the client capabilities (one level deep per
+    /// section: `{"window": {...}}` adds to `window`).
+    pub async fn initialize_with(
+        &mut self,
+        root: &Path,
+        utf8: bool,
+        tandem: Value,
+        options: Value,
+        more: Value,
+    ) -> Value {
         let mut caps = json!({
             "workspace": {"workspaceEdit": {"documentChanges": true}},
             "general": {"positionEncodings": if utf8 { json!(["utf-8", "utf-16"]) } else { json!(["utf-16"]) }},
         });
         if !tandem.is_null() {
             caps["experimental"] = json!({"tandem": tandem});
+        }
+        for (section, fields) in more.as_object().into_iter().flatten() {
+            for (k, v) in fields.as_object().into_iter().flatten() {
+                caps[section][k] = v.clone();
+            }
         }
         let result = self
             .ok(
@@ -424,6 +443,15 @@ async fn answer(
                     return Some(json!({"applied": false, "failureReason": "the buffer moved"}));
                 }
                 for dc in params["edit"]["documentChanges"].as_array().unwrap() {
+                    if dc.get("kind").is_some() {
+                        match resource_op(&mut inner.docs, dc) {
+                            Ok(mut msgs) => changes.append(&mut msgs),
+                            Err(reason) => {
+                                return Some(json!({"applied": false, "failureReason": reason}));
+                            }
+                        }
+                        continue;
+                    }
                     let u = dc["textDocument"]["uri"].as_str().unwrap().to_string();
                     let want = dc["textDocument"]["version"].as_i64();
                     let doc = inner.docs.get_mut(&u).expect("edit of an open document");
@@ -454,6 +482,59 @@ async fn answer(
             Some(Answer::Never) | None => None,
         },
         _ => Some(Value::Null),
+    }
+}
+
+/// A create, rename or delete, done as the LSP spec says (and as Neovim does: a deleted
+/// file's buffer is wiped, a renamed one follows its file by `:saveas!`, which writes the
+/// buffer). Returns the `didClose`/`didOpen` the client sends, or why it refused.
+fn resource_op(
+    docs: &mut HashMap<String, (i32, String)>,
+    op: &Value,
+) -> Result<Vec<Value>, String> {
+    let path = |u: &Value| PathBuf::from(u.as_str().unwrap().strip_prefix("file://").unwrap());
+    let opt = |k: &str| op["options"][k].as_bool();
+    let close = |u: &str| {
+        json!({"jsonrpc": "2.0", "method": "textDocument/didClose",
+                                 "params": {"textDocument": {"uri": u}}})
+    };
+    match op["kind"].as_str().unwrap() {
+        "delete" => {
+            let (u, p) = (op["uri"].as_str().unwrap(), path(&op["uri"]));
+            if !p.exists() && opt("ignoreIfNotExists") != Some(true) {
+                return Err(format!(
+                    "{} does not exist and can not be deleted",
+                    p.display()
+                ));
+            }
+            let _ = std::fs::remove_file(&p);
+            Ok(docs.remove(u).map(|_| close(u)).into_iter().collect())
+        }
+        "rename" => {
+            let (old, new) = (
+                op["oldUri"].as_str().unwrap(),
+                op["newUri"].as_str().unwrap(),
+            );
+            let (from, to) = (path(&op["oldUri"]), path(&op["newUri"]));
+            if to.exists() && opt("overwrite") != Some(true) {
+                if opt("ignoreIfExists") == Some(true) {
+                    return Ok(Vec::new());
+                }
+                return Err(format!("{} already exists", to.display()));
+            }
+            let Some((_, text)) = docs.remove(old) else {
+                std::fs::rename(&from, &to).map_err(|e| e.to_string())?;
+                return Ok(Vec::new());
+            };
+            // `:saveas!`: the buffer's text is written under the new name.
+            std::fs::write(&to, &text).map_err(|e| e.to_string())?;
+            let _ = std::fs::remove_file(&from);
+            docs.insert(new.to_string(), (1, text.clone()));
+            let open = json!({"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {
+                "textDocument": {"uri": new, "languageId": "rust", "version": 1, "text": text}}});
+            Ok(vec![close(old), open])
+        }
+        kind => Err(format!("unsupported resource operation {kind}")),
     }
 }
 
@@ -536,9 +617,23 @@ impl Env {
 
     /// A client connected and initialized: UTF-16, every extension announced.
     pub async fn client(&self, settings: Value) -> TestClient {
+        self.client_with(settings, json!({})).await
+    }
+
+    /// [`Self::client`], with more client capabilities (see [`TestClient::initialize_with`]).
+    pub async fn client_with(&self, settings: Value, caps: Value) -> TestClient {
         let mut c = TestClient::start(self.options());
         let tandem = json!({"protocolVersion": 1, "approvalRequest": true, "reviewChanged": true, "taskEvents": true});
-        c.initialize(&self.root(), false, tandem, settings).await;
+        c.initialize_with(&self.root(), false, tandem, settings, caps)
+            .await;
+        c
+    }
+
+    /// A client with no Tandem extension, and more client capabilities.
+    pub async fn plain_client(&self, settings: Value, caps: Value) -> TestClient {
+        let mut c = TestClient::start(self.options());
+        c.initialize_with(&self.root(), false, Value::Null, settings, caps)
+            .await;
         c
     }
 

@@ -5,15 +5,24 @@
 //! model saw (`response_item` lines: the user's messages come from here) and the stable event
 //! stream (`event` lines with `item.completed`: answers, commands, edits, plans). Compaction
 //! shortens what the model sees, not what the person saw, so `compacted` lines are skipped.
-//! Whole-file diffs were not recorded; a replayed edit shows its files, not its text.
+//!
+//! The record keeps no file contents, but it keeps every patch the model sent (the
+//! `apply_patch` call, or a `shell` call that the kernel routes to it). A replayed edit shows
+//! that patch: one diff per hunk, its context and removed lines against its context and added
+//! lines, which is what was reviewed live. Patches and `file_change` items are paired in order,
+//! and only when they name the same files; otherwise the edit shows its files alone.
 
 use crate::updates::{UpdateMapper, tandem_meta, text};
-use agent_client_protocol::schema::{ContentChunk, SessionUpdate, ToolCall, ToolCallLocation};
+use agent_client_protocol::schema::{
+    ContentChunk, Diff, SessionUpdate, ToolCall, ToolCallContent, ToolCallLocation,
+};
 use serde_json::{Value, json};
 use std::io::BufRead;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use tandem_apply_patch::FileOp;
+use tandem_core::tools::{ToolCall as KernelToolCall, parse_call};
 use tandem_protocol::events::{Event, EventMsg, ThreadEvent};
-use tandem_protocol::items::{ItemDetails, ThreadItem};
+use tandem_protocol::items::{ItemDetails, ItemStatus, ThreadItem};
 
 /// The updates that replay the session recorded at `path`. Unreadable lines are skipped: a
 /// torn last line is normal after a crash, and a partial history beats none.
@@ -21,6 +30,7 @@ pub(crate) fn history(path: &Path, cwd: &Path) -> std::io::Result<Vec<SessionUpd
     let file = std::fs::File::open(path)?;
     let mut mapper = UpdateMapper::new(cwd.to_path_buf());
     let mut out = Vec::new();
+    let mut patches = std::collections::VecDeque::new();
     for line in std::io::BufReader::new(file).lines() {
         let line = line?;
         let Ok(value) = serde_json::from_str::<Value>(&line) else {
@@ -33,6 +43,9 @@ pub(crate) fn history(path: &Path, cwd: &Path) -> std::io::Result<Vec<SessionUpd
                         crate::updates::text(text),
                     )));
                 }
+                if let Some(patch) = sent_patch(&value["payload"], cwd) {
+                    patches.push_back(patch);
+                }
             }
             Some("event") => {
                 let Ok(ThreadEvent::ItemCompleted { item }) =
@@ -40,7 +53,11 @@ pub(crate) fn history(path: &Path, cwd: &Path) -> std::io::Result<Vec<SessionUpd
                 else {
                     continue;
                 };
-                out.extend(replay_item(&mut mapper, cwd, item));
+                let patch = match &item.details {
+                    ItemDetails::FileChange { .. } => patches.pop_front(),
+                    _ => None,
+                };
+                out.extend(replay_item(&mut mapper, cwd, item, patch));
             }
             _ => {}
         }
@@ -65,9 +82,100 @@ fn user_text(payload: &Value) -> Option<String> {
     (!context && !text.is_empty()).then_some(text)
 }
 
+/// A patch the model sent, parsed, with the directory its relative paths start from.
+struct SentPatch {
+    ops: Vec<FileOp>,
+    base: PathBuf,
+}
+
+impl SentPatch {
+    /// The file each operation touches (before any move), absolute.
+    fn paths(&self) -> Vec<PathBuf> {
+        self.ops
+            .iter()
+            .map(|op| match op {
+                FileOp::Add { path, .. }
+                | FileOp::Delete { path }
+                | FileOp::Update { path, .. } => self.base.join(path),
+            })
+            .collect()
+    }
+
+    /// The patch as ACP content: a diff per hunk, the whole text of an added file, and a line
+    /// for a deletion (whose old text the patch does not carry).
+    fn content(&self) -> Vec<ToolCallContent> {
+        let mut out = Vec::new();
+        for op in &self.ops {
+            match op {
+                FileOp::Add { path, contents } => {
+                    out.push(ToolCallContent::Diff(Diff::new(
+                        self.base.join(path),
+                        contents.clone(),
+                    )));
+                }
+                FileOp::Delete { path } => {
+                    out.push(text(format!("Deleted {}", self.base.join(path).display())).into())
+                }
+                FileOp::Update {
+                    path,
+                    move_to,
+                    chunks,
+                } => {
+                    let shown = self.base.join(move_to.as_ref().unwrap_or(path));
+                    if chunks.is_empty() {
+                        out.push(
+                            text(format!(
+                                "Moved {} to {}",
+                                self.base.join(path).display(),
+                                shown.display()
+                            ))
+                            .into(),
+                        );
+                    }
+                    for chunk in chunks {
+                        out.push(ToolCallContent::Diff(
+                            Diff::new(shown.clone(), lines(&chunk.new_lines))
+                                .old_text(Some(lines(&chunk.old_lines))),
+                        ));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn lines(lines: &[String]) -> String {
+    lines.iter().map(|l| format!("{l}\n")).collect()
+}
+
+/// The patch in a recorded model call, parsed as the kernel parsed it; `None` for anything
+/// else (and for a patch that did not parse, which produced no `file_change` item either).
+fn sent_patch(payload: &Value, cwd: &Path) -> Option<SentPatch> {
+    if payload["type"] != "function_call" {
+        return None;
+    }
+    let name = payload["name"].as_str()?;
+    let arguments = payload["arguments"].as_str().unwrap_or_default();
+    let Ok(Some(KernelToolCall::ApplyPatch { input, workdir })) = parse_call(name, arguments)
+    else {
+        return None;
+    };
+    let patch = tandem_apply_patch::parse_patch(&input).ok()?;
+    Some(SentPatch {
+        ops: patch.ops,
+        base: workdir.map_or_else(|| cwd.to_path_buf(), |w| cwd.join(w)),
+    })
+}
+
 /// One completed item as a client would have it at the end: a tool call in its final state,
-/// or the message, thought or plan.
-fn replay_item(mapper: &mut UpdateMapper, cwd: &Path, item: ThreadItem) -> Vec<SessionUpdate> {
+/// or the message, thought or plan. `patch` is what the model sent for a `file_change` item.
+fn replay_item(
+    mapper: &mut UpdateMapper,
+    cwd: &Path,
+    item: ThreadItem,
+    patch: Option<SentPatch>,
+) -> Vec<SessionUpdate> {
     let announce = |title: String, kind| {
         SessionUpdate::ToolCall(
             ToolCall::new(item.id.clone(), title)
@@ -85,7 +193,25 @@ fn replay_item(mapper: &mut UpdateMapper, cwd: &Path, item: ThreadItem) -> Vec<S
             agent_client_protocol::schema::ToolKind::Other,
         )),
         ItemDetails::FileChange { changes, status } => {
-            // Diffs need the text before and after, which the record does not keep.
+            let files: Vec<PathBuf> = changes.iter().map(|c| cwd.join(&c.path)).collect();
+            let content = match patch {
+                // Only a patch that was applied is shown as diffs, and only the one this item
+                // reports (the same files): pairing by order alone could show the wrong text.
+                Some(patch) if *status == ItemStatus::Completed && patch.paths() == files => {
+                    patch.content()
+                }
+                _ => vec![
+                    text(format!(
+                        "{} (replayed from the session record)",
+                        changes
+                            .iter()
+                            .map(|c| format!("{:?} {}", c.kind, c.path).to_lowercase())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                    .into(),
+                ],
+            };
             let call = ToolCall::new(item.id.clone(), crate::updates::edit_title(changes))
                 .kind(agent_client_protocol::schema::ToolKind::Edit)
                 .status(crate::updates::tool_status(*status))
@@ -95,17 +221,7 @@ fn replay_item(mapper: &mut UpdateMapper, cwd: &Path, item: ThreadItem) -> Vec<S
                         .map(|c| ToolCallLocation::new(cwd.join(&c.path)))
                         .collect(),
                 )
-                .content(vec![
-                    text(format!(
-                        "{} (replayed from the session record; diffs are not kept)",
-                        changes
-                            .iter()
-                            .map(|c| format!("{:?} {}", c.kind, c.path).to_lowercase())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ))
-                    .into(),
-                ])
+                .content(content)
                 .meta(tandem_meta(json!({"itemId": item.id, "replayed": true})));
             return vec![SessionUpdate::ToolCall(call)];
         }
@@ -164,5 +280,100 @@ mod tests {
         assert_eq!(updates[1]["title"], "ls");
         assert_eq!(updates[2]["status"], "completed");
         assert_eq!(updates[3]["content"]["text"], "There is a.");
+    }
+
+    fn replayed(lines: &[Value]) -> Vec<Value> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.jsonl");
+        let text: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+        std::fs::write(&path, text.join("\n")).unwrap();
+        history(&path, Path::new("/w"))
+            .unwrap()
+            .iter()
+            .map(|u| serde_json::to_value(u).unwrap())
+            .filter(|u| u["sessionUpdate"] == "tool_call")
+            .collect()
+    }
+
+    fn patch_call(arguments: Value) -> Value {
+        json!({"type": "response_item", "payload": {"type": "function_call", "call_id": "c1",
+               "name": "apply_patch", "arguments": arguments.to_string()}})
+    }
+
+    fn file_change(id: &str, changes: Value, status: &str) -> Value {
+        json!({"type": "event", "payload": {"type": "item.completed", "item": {"id": id,
+               "type": "file_change", "changes": changes, "status": status}}})
+    }
+
+    #[test]
+    fn a_replayed_edit_shows_the_patch_that_made_it() {
+        let patch = "*** Begin Patch\n*** Update File: src/calc.py\n@@ def add(a, b):\n-    return a - b\n+    return a + b\n*** Add File: NOTES.md\n+fixed add\n*** End Patch\n";
+        let calls = replayed(&[
+            patch_call(json!({"input": patch})),
+            file_change(
+                "item_2",
+                json!([{"path": "src/calc.py", "kind": "update"}, {"path": "NOTES.md", "kind": "add"}]),
+                "completed",
+            ),
+        ]);
+        assert_eq!(calls.len(), 1);
+        let content = calls[0]["content"].as_array().unwrap();
+        assert_eq!(content.len(), 2, "{content:#?}");
+        assert_eq!(content[0]["type"], "diff");
+        assert_eq!(content[0]["path"], "/w/src/calc.py");
+        assert_eq!(content[0]["oldText"], "    return a - b\n");
+        assert_eq!(content[0]["newText"], "    return a + b\n");
+        assert_eq!(content[1]["path"], "/w/NOTES.md");
+        assert_eq!(content[1]["oldText"], Value::Null);
+        assert_eq!(content[1]["newText"], "fixed add\n");
+    }
+
+    #[test]
+    fn a_patch_routed_through_the_shell_is_found_too() {
+        let script =
+            "apply_patch <<'EOF'\n*** Begin Patch\n*** Add File: a.txt\n+a\n*** End Patch\nEOF\n";
+        let calls = replayed(&[
+            json!({"type": "response_item", "payload": {"type": "function_call", "call_id": "c1",
+                   "name": "shell", "arguments": json!({"command": ["bash", "-lc", script]}).to_string()}}),
+            file_change(
+                "item_0",
+                json!([{"path": "a.txt", "kind": "add"}]),
+                "completed",
+            ),
+        ]);
+        assert_eq!(calls[0]["content"][0]["newText"], "a\n", "{:#}", calls[0]);
+    }
+
+    #[test]
+    fn an_edit_that_was_not_applied_or_does_not_match_shows_only_its_files() {
+        let patch = |file: &str| {
+            patch_call(
+                json!({"input": format!("*** Begin Patch\n*** Add File: {file}\n+x\n*** End Patch\n")}),
+            )
+        };
+        let calls = replayed(&[
+            patch("a.txt"),
+            file_change(
+                "item_0",
+                json!([{"path": "a.txt", "kind": "add"}]),
+                "declined",
+            ),
+            patch("b.txt"),
+            file_change(
+                "item_1",
+                json!([{"path": "other.txt", "kind": "add"}]),
+                "completed",
+            ),
+        ]);
+        for call in &calls {
+            let content = &call["content"][0];
+            assert_eq!(content["type"], "content", "{call:#}");
+            assert!(
+                content["content"]["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("replayed from the session record")
+            );
+        }
     }
 }

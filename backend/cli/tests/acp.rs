@@ -247,6 +247,19 @@ fn typescript_sdk_client_prompts_approves_and_cancels() {
         replayed_calls.contains(&"Edit hello.txt"),
         "{replayed_calls:?}"
     );
+    // The replayed edit shows the patch that made it, as a diff.
+    let edit = updates_of(replay, "tool_call")
+        .into_iter()
+        .find(|u| u["title"] == "Edit hello.txt")
+        .unwrap();
+    assert_eq!(edit["content"][0]["type"], "diff", "{edit:#}");
+    assert_eq!(edit["content"][0]["newText"], "hello\n");
+    assert!(
+        edit["content"][0]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("/hello.txt")
+    );
     assert!(message_text(replay).contains("Made both files."));
     assert!(message_text(replay).contains("Still here."));
 }

@@ -164,6 +164,17 @@ pub trait FileSource {
     /// Returns the file's text, `Ok(None)` if it does not exist, or an error
     /// (for example, the path is a directory or is not UTF-8).
     fn read(&self, path: &Path) -> io::Result<Option<String>>;
+
+    /// The caller has just written `text` to `path` (`None`: removed it).
+    ///
+    /// Called synchronously after a commit and before the caller reads again.
+    /// A source that serves something other than the disk (an editor's open
+    /// buffers) must serve this text from now on, until its own copy catches
+    /// up; otherwise the next patch would be planned against stale text. The
+    /// disk needs nothing, hence the default.
+    fn written(&self, path: &Path, text: Option<&str>) {
+        let _ = (path, text);
+    }
 }
 
 /// Reads files from the local filesystem.

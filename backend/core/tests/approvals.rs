@@ -56,6 +56,19 @@ fn start_with_helper(
     sandbox: SandboxMode,
     helper: SandboxHelper,
 ) -> Harness {
+    let options = KernelOptions {
+        sandbox_helper: Some(helper),
+        ..KernelOptions::default()
+    };
+    start_with_options(scenario, approval, sandbox, options)
+}
+
+fn start_with_options(
+    scenario: &str,
+    approval: ApprovalPolicy,
+    sandbox: SandboxMode,
+    options: KernelOptions,
+) -> Harness {
     let server = ScriptedServer::start(Scenario::from_toml_str(scenario).expect("scenario"))
         .expect("server");
     let home = tempfile::tempdir().expect("home");
@@ -76,10 +89,6 @@ fn start_with_helper(
     };
     config.approval_policy = approval;
     config.sandbox_mode = sandbox;
-    let options = KernelOptions {
-        sandbox_helper: Some(helper),
-        ..KernelOptions::default()
-    };
     let kernel = Kernel::spawn(config, options).expect("kernel");
     Harness {
         kernel,
@@ -469,6 +478,62 @@ async fn an_applied_patch_reports_both_sides_for_review() {
     assert_eq!(changes[0].old_content.as_deref(), Some("a\n"));
     assert_eq!(changes[0].new_content.as_deref(), Some("A\n"));
     assert_eq!(std::fs::read_to_string(h.path("f.txt")).unwrap(), "A\n");
+}
+
+/// Reads the disk and records what the kernel says it wrote.
+#[derive(Default)]
+struct RecordingSource {
+    written: std::sync::Mutex<Vec<(String, Option<String>)>>,
+}
+
+impl tandem_apply_patch::FileSource for RecordingSource {
+    fn read(&self, path: &Path) -> std::io::Result<Option<String>> {
+        tandem_apply_patch::DiskSource.read(path)
+    }
+
+    fn written(&self, path: &Path, text: Option<&str>) {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        self.written
+            .lock()
+            .unwrap()
+            .push((name, text.map(str::to_string)));
+    }
+}
+
+/// A shell that serves editor buffers learns of every write before the kernel reads again,
+/// from the kernel itself: an event would arrive too late to keep the next patch from being
+/// planned against a stale buffer.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_file_source_is_told_of_every_write_before_the_next_read() {
+    let patch = "*** Begin Patch\n*** Update File: f.txt\n@@\n-a\n+A\n*** Add File: n.txt\n+n\n*** Delete File: d.txt\n*** Update File: m.txt\n*** Move to: moved.txt\n@@\n-m\n+M\n*** End Patch\n";
+    let scenario = [call("apply_patch", json!({"input": patch})), say("done")].concat();
+    let source = std::sync::Arc::new(RecordingSource::default());
+    let mut h = start_with_options(
+        &scenario,
+        ApprovalPolicy::Never,
+        SandboxMode::WorkspaceWrite,
+        KernelOptions {
+            sandbox_helper: Some(sandbox_helper()),
+            file_source: Some(source.clone()),
+            ..KernelOptions::default()
+        },
+    );
+    for (name, text) in [("f.txt", "a\n"), ("d.txt", "d\n"), ("m.txt", "m\n")] {
+        std::fs::write(h.path(name), text).unwrap();
+    }
+    h.turn("edit");
+    h.finish().await;
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        *source.written.lock().unwrap(),
+        [
+            ("f.txt".to_string(), some("A\n")),
+            ("n.txt".to_string(), some("n\n")),
+            ("d.txt".to_string(), None),
+            ("m.txt".to_string(), None),
+            ("moved.txt".to_string(), some("M\n")),
+        ]
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -4,7 +4,7 @@ use crate::policy::{self, PatchPlan};
 use crate::session::Answer;
 use crate::turn::{ToolOutcome, TurnContext};
 use std::path::{Path, PathBuf};
-use tandem_apply_patch::{ChangeKind, PlannedChange};
+use tandem_apply_patch::{ChangeKind, FileSource, PlannedChange};
 use tandem_protocol::events::{ApprovalKind, ApprovalRequest, EventMsg, ProposedFileChange};
 use tandem_protocol::items::{
     FileUpdateChange, ItemDetails, ItemStatus, PatchChangeKind, ThreadItem,
@@ -144,6 +144,7 @@ pub async fn handle(ctx: &TurnContext, input: &str, workdir: Option<&str>) -> To
             "apply_patch failed while writing: {e}\nNo file was changed."
         ));
     }
+    tell_source(ctx.session.file_source.as_ref(), &changes);
     {
         let mut state = ctx.session.state();
         for change in &summary {
@@ -194,6 +195,28 @@ fn finish(ctx: &TurnContext, item_id: &str, changes: Vec<FileUpdateChange>, stat
     ctx.emit(EventMsg::ItemCompleted {
         item: item(item_id, changes, status),
     });
+}
+
+/// Tells the file source what is on disk now, before anything reads again (an editor's buffers
+/// catch up only later, when the shell has pushed the change to them).
+fn tell_source(source: &dyn FileSource, changes: &[PlannedChange]) {
+    for c in changes {
+        match &c.kind {
+            ChangeKind::Add { new }
+            | ChangeKind::Update {
+                new, move_to: None, ..
+            } => source.written(&c.path, Some(new)),
+            ChangeKind::Delete { .. } => source.written(&c.path, None),
+            ChangeKind::Update {
+                new,
+                move_to: Some(to),
+                ..
+            } => {
+                source.written(&c.path, None);
+                source.written(to, Some(new));
+            }
+        }
+    }
 }
 
 fn item(id: &str, changes: Vec<FileUpdateChange>, status: ItemStatus) -> ThreadItem {

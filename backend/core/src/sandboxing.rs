@@ -100,7 +100,7 @@ fn start_failure_warning(failure: &StartFailure, policy: &SandboxPolicy) -> Stri
         );
     }
     format!(
-        "sandbox: user namespaces are unavailable on this host ({reason}); as `allow_landlock_only_fallback = true` allows, commands run under the weaker Landlock-only fallback. Still enforced: writes only inside the writable roots, .git, .tandem and .agents read-only, no network, seccomp, no_new_privs, and nothing outlives a command. Lost: a private /tmp (the host's is read-only; TMPDIR points at a private directory), hiding the host's Unix sockets and other processes of this user, and creating or removing top-level entries of the workspace"
+        "sandbox: user namespaces are unavailable on this host, so commands run under the weaker Landlock-only fallback that `allow_landlock_only_fallback = true` allows. Still enforced: writes only inside the writable roots, .git, .tandem and .agents read-only, no network, seccomp, no_new_privs, and nothing outlives a command. Lost: a private /tmp (the host's is read-only; TMPDIR points at a private directory), hiding the host's Unix sockets and other processes of this user, and creating or removing top-level entries of the workspace"
     )
 }
 

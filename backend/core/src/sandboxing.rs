@@ -99,9 +99,8 @@ fn start_failure_warning(failure: &StartFailure, policy: &SandboxPolicy) -> Stri
             "the sandbox cannot be built on this host ({reason}), and the Landlock-only fallback that `allow_landlock_only_fallback` allows needs Landlock, which this kernel lacks; commands will be refused (exit 125)"
         );
     }
-    format!(
-        "sandbox: user namespaces are unavailable on this host, so commands run under the weaker Landlock-only fallback that `allow_landlock_only_fallback = true` allows. Still enforced: writes only inside the writable roots, .git, .tandem and .agents read-only, no network, seccomp, no_new_privs, and nothing outlives a command. Lost: a private /tmp (the host's is read-only; TMPDIR points at a private directory), hiding the host's Unix sockets and other processes of this user, and creating or removing top-level entries of the workspace"
-    )
+    "sandbox: user namespaces are unavailable on this host, so commands run under the weaker Landlock-only fallback that `allow_landlock_only_fallback = true` allows. Still enforced: writes only inside the writable roots, .git, .tandem and .agents read-only, no network, seccomp, no_new_privs, and nothing outlives a command. Lost: a private /tmp (the host's is read-only; TMPDIR points at a private directory), hiding the host's Unix sockets and other processes of this user, and creating or removing top-level entries of the workspace"
+        .into()
 }
 
 pub fn direct(req: &ExecRequest) -> Result<Process, ExecError> {

@@ -78,8 +78,9 @@ export class Approvals implements vscode.Disposable {
     for (const p of [...this.pending.values()]) if (p.params.taskId === taskId) this.settle(p.key, "cancel");
   }
 
-  /** Drops the approval of an item that completed: the server decided without us (its
-   * timeout does not cancel the request). */
+  /** Drops the approval of an item that completed: the server decided without us. (A server
+   * that times a question out cancels its request, which settles it first; this covers one
+   * that does not.) */
   forgetItem(taskId: string, itemId: string): void {
     for (const p of [...this.pending.values()]) if (p.params.taskId === taskId && p.params.itemId === itemId) this.settle(p.key, "deny");
   }
@@ -110,9 +111,18 @@ export class Approvals implements vscode.Disposable {
     const queued = others > 0 ? ` (${others} more waiting: click the status bar)` : "";
     const text = `${message(p.params)} · ${detail(p.params)}${queued}`;
     const pick = await vscode.window.showWarningMessage(text, { modal: false }, ...buttons);
+    // VS Code cannot close a notification, so this one outlives its approval when that is
+    // answered from the QuickPick, withdrawn by the server (its timeout counts as a deny) or
+    // dropped with its turn. A click on it then changes nothing, and says so.
+    if (pick && !this.pending.has(p.key)) {
+      void vscode.window.showInformationMessage(`Tandem: this approval is no longer waiting: it was answered, or withdrawn (unanswered after ${config.read().approvalTimeoutSeconds} s counts as Deny).`);
+      return;
+    }
     if (pick === SHOW_CHANGES) {
       await vscode.commands.executeCommand("tandem.reviewAll");
-      return this.notify(p);
+      // Ask again only if it still waits: it may have been answered or withdrawn meanwhile.
+      if (this.pending.has(p.key)) return this.notify(p);
+      return;
     }
     const decision = p.params.options.find((o) => DECISION_LABEL[o] === pick);
     // A dismissed notification leaves the approval pending; the status bar and the QuickPick have it.

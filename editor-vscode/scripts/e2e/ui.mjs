@@ -1,5 +1,6 @@
 // Layer 2: the packaged .vsix in code-server, driven through the UI as a person would: command
-// palette, task stream, CodeLens clicks, save, approvals. Screenshots go to test-output/vscode/.
+// palette, task stream, CodeLens clicks, save, approvals, Review All of a change to two files.
+// Screenshots go to test-output/vscode/.
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -55,6 +56,33 @@ export async function ui() {
     const all = await locator.all();
     const ys = await Promise.all(all.map(async (l) => (await l.boundingBox())?.y ?? Infinity));
     return all[ys.indexOf(Math.min(...ys))];
+  };
+  // A line of one side of the open multi-file diff editor ("original": the file, "modified": the proposal).
+  const diffLine = (side, text) => page.locator(`.multiDiffEditor .editor.${side} .view-line`, { hasText: text }).first();
+  // The hunk keys and menu items follow the cursor through the extension's tandem.hunkAtCursor,
+  // which it sets a moment after the cursor moves (a key pressed before that lands does something
+  // else: Ctrl+Alt+N is New Untitled File in the browser). The editor's context menu is rebuilt on
+  // every opening: open it on the line until it offers `item` (with `offered` false: until it does
+  // not, then close it), and return the entry of the open menu.
+  const contextMenu = async (side, text, item, offered = true) => {
+    const menu = page.locator(".monaco-menu").first();
+    for (const end = Date.now() + 30_000; ; ) {
+      if (Date.now() > end) throw new Error(`the context menu on "${text}" never ${offered ? "offered" : "dropped"} ${item}`);
+      // Forced: once the cursor sits there, its blinking element covers the spot.
+      await diffLine(side, text).locator("span").first().click({ button: "right", force: true });
+      await menu.waitFor();
+      const entry = page.locator(".monaco-menu .action-item", { hasText: item }).first();
+      const found = (await entry.count()) > 0;
+      if (found && offered) return entry;
+      await page.keyboard.press("Escape");
+      await menu.waitFor({ state: "detached" });
+      if (!found && !offered) return undefined;
+    }
+  };
+  // The menu takes an entry from the keyboard; a click on it is not reliable in the browser.
+  const choose = async (entry) => {
+    await entry.hover();
+    await page.keyboard.press("Enter");
   };
   const taskFrame = () => page.frameLocator("iframe.webview.ready").frameLocator("iframe#active-frame");
   try {
@@ -158,6 +186,74 @@ export async function ui() {
           await page.locator(".monaco-list-row", { hasText: prompt }).filter({ hasText: "completed" }).waitFor();
         }
         await shot("tasks-done");
+      })) &&
+      (await step("a notification left over from an answered approval says it no longer waits", async () => {
+        // VS Code cannot close the notifications of approvals answered from the QuickPick.
+        const stale = page.locator(".notification-toast", { hasText: "Tandem wants to run" }).first();
+        await stale.locator(".monaco-button", { hasText: "Allow once" }).click();
+        await page.locator(".notification-toast", { hasText: "this approval is no longer waiting" }).waitFor();
+        await palette("Notifications: Clear All Notifications");
+        await page.locator(".notification-toast").first().waitFor({ state: "detached" });
+      })) &&
+      (await step("Review All opens both files of a two-file change in one diff, the proposals on the right", async () => {
+        await palette("Tandem: New Task");
+        await page.locator(".quick-input-widget", { hasText: "What should Tandem do?" }).waitFor();
+        await page.locator(".quick-input-widget input").pressSequentially("add sub() and its test", { delay: 5 });
+        await page.keyboard.press("Enter");
+        await page.locator(".statusbar-item", { hasText: "4 to review" }).waitFor();
+        await palette("Tandem: Review All Changes");
+        await page.locator(".multiDiffEditor").waitFor();
+        for (const text of ['"""A tiny calculator."""', "def sub(a, b):", "from calc import add, mul, sub", "def test_sub(self):"]) {
+          await diffLine("modified", text).waitFor();
+        }
+        await diffLine("original", "from calc import add, mul").waitFor();
+        if (await diffLine("original", "from calc import add, mul, sub").count()) throw new Error("the file side already holds the proposal");
+        // The diff marks the changes; the Review view lists both files and names each hunk.
+        await page.locator(".multiDiffEditor .line-insert").first().waitFor();
+        await page.locator(".monaco-list-row", { hasText: "test_calc.py · 2 changes" }).waitFor();
+        await page.locator(".monaco-list-row", { hasText: "def sub(a, b):" }).waitFor();
+        await shot("review-all");
+      })) &&
+      (await step("from the proposal side of that diff, the editor's context menu rejects one hunk and accepts another", async () => {
+        await choose(await contextMenu("modified", '"""A tiny calculator."""', "Reject Change"));
+        await page.locator(".statusbar-item", { hasText: "3 to review" }).waitFor();
+        await diffLine("modified", "with a bug for the agent to fix").waitFor();
+        await choose(await contextMenu("modified", "return a - b", "Accept Change"));
+        await page.locator(".statusbar-item", { hasText: "2 to review" }).waitFor();
+        await diffLine("original", "def sub(a, b):").waitFor();
+      })) &&
+      (await step("in the other file's diff, Ctrl+Alt+Y accepts a hunk and Accept All in File in the title bar the rest", async () => {
+        // The key must not meet a stale tandem.hunkAtCursor: see it off on a line without a hunk,
+        // then on at the hunk.
+        await contextMenu("modified", "import unittest", "Accept Change", false);
+        await contextMenu("modified", "def test_sub(self):", "Accept Change");
+        await page.keyboard.press("Escape");
+        await page.locator(".monaco-menu").first().waitFor({ state: "detached" });
+        // Focus back in the editor, on the same line (the closed menu leaves it elsewhere).
+        await diffLine("modified", "def test_sub(self):").locator("span").first().click({ force: true });
+        await page.keyboard.press("Control+Alt+Y");
+        await page.locator(".statusbar-item", { hasText: "1 to review" }).waitFor();
+        await diffLine("original", "def test_sub(self):").waitFor();
+        await page.locator(".editor-actions .action-label[aria-label^='Accept All in File']").click();
+        await diffLine("original", "from calc import add, mul, sub").waitFor();
+        // Both sides of every file now agree: the diff marks nothing.
+        await page.locator(".multiDiffEditor :is(.line-insert, .line-delete, .char-insert, .char-delete)").first().waitFor({ state: "detached" });
+        await page.locator(".statusbar-item", { hasText: "to review" }).waitFor({ state: "detached" });
+        await page.locator(".welcome-view-content", { hasText: "No changes are waiting for review." }).waitFor();
+        await page.locator(".monaco-list-row", { hasText: "add sub() and its test" }).filter({ hasText: "completed" }).waitFor();
+        await shot("review-all-decided");
+      })) &&
+      (await step("after Save All, both files on disk hold what was accepted and not what was rejected", async () => {
+        await palette("File: Save All");
+        const read = (f) => fs.readFileSync(path.join(ws, f), "utf8");
+        for (;;) {
+          const [calc, test] = [read("calc.py"), read("test_calc.py")];
+          if (calc.includes("def sub(a, b):") && test.includes("def test_sub(self):")) {
+            if (!calc.includes("with a bug for the agent to fix") || !test.includes("from calc import add, mul, sub")) throw new Error(`unexpected files:\n${calc}\n${test}`);
+            return;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
       }));
     if (ok) await modelCheck("ui", model);
   } finally {

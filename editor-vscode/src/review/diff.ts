@@ -1,5 +1,6 @@
-// The per-file diff of a change under review: `vscode.diff` between the file and a virtual
-// document (`tandem-review:`) holding the other side, built from the hunks' texts.
+// The diffs of changes under review: `vscode.diff` (one file) or `vscode.changes` (every file)
+// between each file and a virtual document (`tandem-review:`) holding the other side, built from
+// the hunks' texts; and where each hunk lies on that side, so hunks can be decided from there.
 import * as vscode from "vscode";
 import type { Review, ShownHunk } from "../review";
 import { label, toRange } from "../util";
@@ -16,6 +17,64 @@ export function otherSide(doc: vscode.TextDocument, hunks: ShownHunk[]): string 
     text = text.slice(0, doc.offsetAt(r.start)) + replacement + text.slice(doc.offsetAt(r.end));
   }
   return text;
+}
+
+/** The file a review document stands for: the file itself, or the file behind a diff's virtual side. */
+export function fileOf(uri: vscode.Uri): vscode.Uri {
+  return uri.scheme === SCHEME ? uri.with({ scheme: "file", query: "" }) : uri;
+}
+
+/** A hunk and the lines it takes up in one document: the file, or a diff's virtual side. */
+export interface PlacedHunk {
+  shown: ShownHunk;
+  first: number;
+  last: number;
+}
+
+/** Where the hunks lie in the text `otherSide` builds: there every hunk holds its other text,
+ * so its lines differ from the hunk's range in the file by what the hunks above it added. */
+export function sideLines(doc: vscode.TextDocument, hunks: ShownHunk[]): PlacedHunk[] {
+  const side = otherSide(doc, hunks);
+  const lineOf = (offset: number) => {
+    let n = 0;
+    for (let i = side.indexOf("\n"); i !== -1 && i < offset; i = side.indexOf("\n", i + 1)) n++;
+    return n;
+  };
+  const sorted = [...hunks].sort((a, b) => doc.offsetAt(toRange(a.hunk.range).start) - doc.offsetAt(toRange(b.hunk.range).start));
+  let shift = 0;
+  return sorted.map((h) => {
+    const r = toRange(h.hunk.range);
+    const [start, end] = [doc.offsetAt(r.start), doc.offsetAt(r.end)];
+    const text = h.model === "applyThenReview" ? h.hunk.oldText : h.hunk.newText;
+    const at = start + shift;
+    shift += text.length - (end - start);
+    // A hunk with nothing on this side (a deletion) sits on the line after the gap.
+    const first = lineOf(at);
+    return { shown: h, first, last: text === "" ? first : lineOf(at + text.length - 1) };
+  });
+}
+
+/** The hunks under review in the document at `uri`, with their lines in that document. */
+export function placedHunks(review: Review, uri: vscode.Uri): PlacedHunk[] {
+  if (uri.scheme !== SCHEME) {
+    return review.hunks(uri).map((shown) => {
+      const { start, end } = shown.hunk.range;
+      return { shown, first: start.line, last: end.line > start.line && end.character === 0 ? end.line - 1 : end.line };
+    });
+  }
+  const file = fileOf(uri).toString();
+  const doc = vscode.workspace.textDocuments.find((d) => d.uri.toString() === file);
+  return doc ? sideLines(doc, review.hunks(doc.uri)) : [];
+}
+
+/** The hunk at `pos` in a file's editor or in either side of its diff: what the cursor
+ * commands and keys act on, so hunks can be decided from the diff views too. */
+export function hunkAt(review: Review, uri: vscode.Uri, pos: vscode.Position): ShownHunk | undefined {
+  if (uri.scheme !== SCHEME) return review.hunkAt(uri, pos);
+  const here = placedHunks(review, uri).filter((p) => pos.line >= p.first && pos.line <= p.last);
+  // A line holding a hunk's text beats a deletion that only borders it.
+  const onThisSide = (p: PlacedHunk) => (p.shown.model === "applyThenReview" ? p.shown.hunk.oldText : p.shown.hunk.newText) !== "";
+  return (here.find(onThisSide) ?? here[0])?.shown;
 }
 
 export class Diffs implements vscode.TextDocumentContentProvider, vscode.Disposable {

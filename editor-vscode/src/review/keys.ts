@@ -1,6 +1,7 @@
 // Context keys for keybindings and menus: `tandem.hunkAtCursor` and `tandem.fileHasHunks`.
 import * as vscode from "vscode";
 import type { Review } from "../review";
+import { fileOf, hunkAt } from "./diff";
 
 export class ReviewKeys implements vscode.Disposable {
   private readonly disposables: vscode.Disposable[] = [];
@@ -17,8 +18,9 @@ export class ReviewKeys implements vscode.Disposable {
 
   private update(force = false): void {
     const e = vscode.window.activeTextEditor;
-    const inFile = !!e && this.review.hunks(e.document.uri).length > 0;
-    const atCursor = !!e && !!this.review.hunkAt(e.document.uri, e.selection.active);
+    // A diff's virtual side counts as its file, so the keys and menus work in diff views too.
+    const inFile = !!e && this.review.hunks(fileOf(e.document.uri)).length > 0;
+    const atCursor = !!e && !!hunkAt(this.review, e.document.uri, e.selection.active);
     if (force || inFile !== this.last.inFile) void vscode.commands.executeCommand("setContext", "tandem.fileHasHunks", inFile);
     if (force || atCursor !== this.last.atCursor) void vscode.commands.executeCommand("setContext", "tandem.hunkAtCursor", atCursor);
     this.last = { atCursor, inFile };

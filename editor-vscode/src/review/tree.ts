@@ -52,7 +52,8 @@ export class ReviewTree implements vscode.TreeDataProvider<ReviewNode>, vscode.F
       return item;
     }
     const h = node.shown.hunk;
-    const first = (node.shown.model === "applyThenReview" ? h.newText : h.oldText || h.newText).split("\n", 1)[0]?.trim() ?? "";
+    // The first line with something on it: an added function often starts with blank lines.
+    const first = (node.shown.model === "applyThenReview" ? h.newText : h.oldText || h.newText).split("\n").find((l) => l.trim())?.trim() ?? "";
     const item = new vscode.TreeItem(`Line ${h.range.start.line + 1}: ${first || "(empty)"}`);
     item.description = h.state === "pending" ? h.hunkId : `${h.hunkId} · ${h.state}`;
     item.iconPath = new vscode.ThemeIcon(h.state === "conflicted" ? "warning" : "diff-modified");

@@ -339,4 +339,130 @@ describe("Tandem in VS Code", function () {
     await cfg().update("reviewModel", "approveBeforeWrite", vscode.ConfigurationTarget.Global);
     assert.equal(ext.backend.starts, 1, "changing settings did not restart the server");
   });
+
+  it("drops an approval the server withdraws ($/cancelRequest) while its task goes on", async () => {
+    const cfg = () => vscode.workspace.getConfiguration("tandem");
+    await cfg().update("approvalTimeoutSeconds", 1, vscode.ConfigurationTarget.Global);
+    // The extension pushes settings from onDidChangeConfiguration, which has run once the
+    // extension host reads the new value; the task's request goes out after it.
+    await waitFor("the 1 s timeout to be in effect", () => cfg().get<number>("approvalTimeoutSeconds") === 1);
+    const id = await vscode.commands.executeCommand<string>("tandem.newTask", "ask, then go on without an answer");
+    // Record how the approval leaves the queue: the item it asks about must not have completed
+    // yet (else forgetItem, not the cancellation, took it out), and the task must still run.
+    let left: { at: number; itemDone: boolean; status?: string } | undefined;
+    let key: string | undefined;
+    let itemId: string | undefined;
+    const sub = ext.approvals.onDidChange(() => {
+      if (!key || left || ext.approvals.pending.has(key)) return;
+      const t = ext.tasks.tasks.get(id);
+      const item = itemId ? t?.items.get(itemId) : undefined;
+      left = { at: Date.now(), itemDone: !!item && "status" in item && item.status !== "in_progress", status: t?.status };
+    });
+    try {
+      const pending = await waitFor("an approval request", () => [...ext.approvals.pending.values()].find((p) => p.params.taskId === id));
+      key = pending.key;
+      itemId = pending.params.itemId;
+      const asked = pending.receivedAt;
+      assert.deepEqual(pending.params.command, ["python3", "-c", "print(40 + 2)"]);
+      await waitFor("the status bar to count it", () => ext.status.agent.text.includes("1 approval"));
+      // Nobody answers. The server gives up at 1 s and cancels the request; this client's own
+      // fallback would only drop it at 1 + 5 s, so well before that it must be the cancellation.
+      const gone = await waitFor("the approval to leave the queue", () => left, 4_000);
+      assert.ok(gone.at - asked >= 800, `not before the timeout (${gone.at - asked} ms)`);
+      assert.ok(gone.at - asked < 4_000, `soon after the timeout (${gone.at - asked} ms)`);
+      assert.equal(gone.itemDone, false, "it left on the server's cancellation, before its item completed");
+      assert.equal(ext.approvals.pending.size, 0);
+      assert.doesNotMatch(ext.status.agent.text, /approval/, "the status bar no longer counts it");
+      assert.notEqual(gone.status, "completed", "the task was still going");
+      await waitFor("the task to go on and complete", () => ext.tasks.tasks.get(id)?.status === "completed");
+      const items = [...ext.tasks.tasks.get(id)!.items.values()];
+      const cmd = items.find((i) => i.type === "command_execution");
+      assert.ok(cmd && cmd.type === "command_execution" && cmd.status === "declined", JSON.stringify(cmd));
+      assert.ok(items.some((i) => i.type === "agent_message" && i.text === "Went on without running it."));
+    } finally {
+      sub.dispose();
+      await cfg().update("approvalTimeoutSeconds", undefined, vscode.ConfigurationTarget.Global);
+    }
+  });
+
+  it("opens every file of a two-file change in Review All, and decides its hunks from the diff", async () => {
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+    const testUri = vscode.Uri.file(path.join(root(), "test_calc.py"));
+    const sideOf = (u: vscode.Uri) => u.with({ scheme: "tandem-review", query: "side" });
+    const [calcDoc, testDoc] = await Promise.all([calcUri(), testUri].map((u) => vscode.workspace.openTextDocument(u)));
+    const [calcBefore, testBefore] = [calcDoc.getText(), testDoc.getText()];
+    const id = await vscode.commands.executeCommand<string>("tandem.newTask", "add sub() and its test");
+    await waitFor("two pending hunks in each file", () =>
+      [calcUri(), testUri].every((u) => {
+        const h = ext.review.hunks(u);
+        return h.length === 2 && h.every((x) => x.hunk.state === "pending" && x.model === "approveBeforeWrite");
+      }),
+    );
+    await waitFor("the status bar to count four", () => ext.status.agent.text.includes("4 to review"));
+    assert.equal(ext.reviewTree.view.badge?.value, 4);
+
+    await vscode.commands.executeCommand("tandem.reviewAll");
+    await waitFor("the Review view to show", () => ext.reviewTree.view.visible);
+    // One multi-file diff editor, each file against its proposal (the proposal on the right).
+    const tab = await waitFor("a multi-file diff tab", () =>
+      vscode.window.tabGroups.all.flatMap((g) => g.tabs).find((t) => Array.isArray((t.input as { textDiffs?: unknown })?.textDiffs)),
+    );
+    const pairs = (tab.input as { textDiffs: vscode.TabInputTextDiff[] }).textDiffs.map((d) => [d.original.toString(), d.modified.toString()]);
+    assert.deepEqual(pairs, [
+      [calcUri().toString(), sideOf(calcUri()).toString()],
+      [testUri.toString(), sideOf(testUri).toString()],
+    ]);
+    assert.ok(tab.isActive, "the diff is the active tab");
+    const proposedCalc = calcBefore
+      .replace('"""A tiny calculator, with a bug for the agent to fix."""', '"""A tiny calculator."""')
+      .replace("    return a * b\n", "    return a * b\n\n\ndef sub(a, b):\n    return a - b\n");
+    const proposedTest = testBefore
+      .replace("from calc import add, mul\n", "from calc import add, mul, sub\n")
+      .replace("        self.assertEqual(mul(2, 3), 6)\n", "        self.assertEqual(mul(2, 3), 6)\n\n    def test_sub(self):\n        self.assertEqual(sub(5, 3), 2)\n");
+    assert.notEqual(proposedCalc, calcBefore);
+    assert.notEqual(proposedTest, testBefore);
+    // The diff's editors, as its context menu and keys see them: the file on the left, the
+    // proposed text on the right.
+    const shown = (u: vscode.Uri) => waitFor(`an editor of ${u.toString()} in the diff`, () => vscode.window.visibleTextEditors.find((e) => e.document.uri.toString() === u.toString()));
+    const [calcSide, testSide] = await Promise.all([shown(sideOf(calcUri())), shown(sideOf(testUri))]);
+    await Promise.all([shown(calcUri()), shown(testUri)]);
+    assert.equal(calcSide.document.getText(), proposedCalc);
+    assert.equal(testSide.document.getText(), proposedTest);
+    assert.equal(calcDoc.getText(), calcBefore, "nothing is written before it is accepted");
+
+    // Reject calc.py's docstring hunk from the proposed side: the cursor on its line, then the
+    // command as the editor's context menu runs it (with that editor's URI).
+    const lineOf = (e: vscode.TextEditor, text: string) => {
+      const l = e.document.getText().split("\n").indexOf(text);
+      assert.ok(l >= 0, `${text} is on the ${e.document.uri.scheme} side`);
+      return l;
+    };
+    const at = (e: vscode.TextEditor, line: number) => (e.selection = new vscode.Selection(line, 4, line, 4));
+    at(calcSide, lineOf(calcSide, '"""A tiny calculator."""'));
+    await vscode.commands.executeCommand("tandem.rejectHunk", calcSide.document.uri);
+    await waitFor("calc.py's docstring hunk to go", () => ext.review.hunks(calcUri()).length === 1);
+    await waitFor("the proposed side to drop it", () => calcSide.document.getText().includes("with a bug for the agent to fix") && calcSide.document.getText().includes("def sub(a, b):"));
+    assert.equal(calcDoc.getText(), calcBefore, "a rejected hunk writes nothing");
+    // Accept sub() from the proposed side, where it now sits at another line than before.
+    at(calcSide, lineOf(calcSide, "    return a - b"));
+    await vscode.commands.executeCommand("tandem.acceptHunk", calcSide.document.uri);
+    await waitFor("calc.py to have no hunk left", () => ext.review.hunks(calcUri()).length === 0);
+    await waitFor("sub() in the buffer, the left side of the diff", () => calcDoc.getText().includes("def sub(a, b):\n    return a - b\n"));
+    await waitFor("both sides of calc.py's diff to agree", () => calcSide.document.getText() === calcDoc.getText());
+    await waitFor("the status bar to count two", () => ext.status.agent.text.includes("2 to review"));
+    // Accept the rest of test_calc.py with the proposed side's URI, as a diff's title bar passes it.
+    await vscode.commands.executeCommand("tandem.acceptFile", testSide.document.uri);
+    await waitFor("test_calc.py to have no hunk left", () => ext.review.hunks(testUri).length === 0);
+    await waitFor("test_calc.py's buffer to hold the proposal", () => testDoc.getText() === proposedTest);
+    await waitFor("both sides of test_calc.py's diff to agree", () => testSide.document.getText() === testDoc.getText());
+
+    // Everything decided: the review tree, its badge and the status bar are back to zero.
+    assert.equal(ext.review.pendingCount(), 0);
+    assert.deepEqual(ext.reviewTree.getChildren(), []);
+    await waitFor("the badge to go", () => ext.reviewTree.view.badge === undefined);
+    await waitFor("the status bar to stop counting", () => !/to review/.test(ext.status.agent.text));
+    await waitFor("the task to complete once the patch is resolved", () => ext.tasks.tasks.get(id)?.status === "completed");
+    assert.ok([...ext.tasks.tasks.get(id)!.items.values()].some((i) => i.type === "agent_message" && i.text === "Review of sub() noted."));
+    assert.equal(calcDoc.getText(), calcBefore.replace("    return a * b\n", "    return a * b\n\n\ndef sub(a, b):\n    return a - b\n"));
+  });
 });

@@ -187,6 +187,31 @@ fn in_flight_hunks_resolve_from_a_full_document_sync_too() {
     assert_eq!(state(&ed, "c1", "c1/h1"), HunkState::Pending);
 }
 
+/// Deciding a whole file or change decides what still waits: hunks decided before are skipped
+/// without a refusal (a single hunk decided twice is still an error).
+#[test]
+fn a_file_decision_after_a_hunk_decision_skips_the_decided_hunk_quietly() {
+    let mut ed = Editor::new();
+    greeter(&mut ed);
+    let p = path("greeter.rs");
+    let out = ed.ws.accept(&hunk("c1/h2")).unwrap();
+    ed.apply(&out);
+    assert!(ed.ws.accept(&hunk("c1/h2")).is_err());
+    let out = ed
+        .ws
+        .accept(&Target::File {
+            path: p.clone(),
+            change: None,
+        })
+        .unwrap();
+    assert_eq!(out.refused, vec![]);
+    ed.apply(&out);
+    assert_eq!(ed.text(&p), fixture("review/greeter.new.txt"));
+    assert_eq!(state(&ed, "c1", "c1/h1"), HunkState::Accepted);
+    let out = ed.ws.reject(&Target::Change("c1".into())).unwrap();
+    assert_eq!(out.refused, vec![], "everything was decided already");
+}
+
 #[test]
 fn crlf_documents_keep_their_line_endings() {
     let mut ed = Editor::new().encoding(Encoding::Utf8);
@@ -475,7 +500,7 @@ fn decided_hunks_cannot_be_decided_again() {
     let err = ed.ws.reject(&hunk("c1/h1")).unwrap_err();
     assert!(matches!(err, ReviewError::InFlight { .. }), "{err}");
     ed.apply(&out);
-    // "Reject all in file" goes on past the decided ones and reports them.
+    // "Reject all in file" decides what still waits, and passes the decided ones by quietly.
     let out = ed
         .ws
         .reject(&Target::File {
@@ -484,7 +509,7 @@ fn decided_hunks_cannot_be_decided_again() {
         })
         .unwrap();
     assert_eq!(out.decided, vec!["c1/h3".to_string()]);
-    assert_eq!(out.refused.len(), 2);
+    assert_eq!(out.refused, vec![]);
     assert!(ed.ws.forget_change("c1"));
     assert!(ed.ws.review().list(Encoding::Utf16).is_empty());
 }

@@ -617,12 +617,17 @@ impl ReviewStore {
             );
         }
         self.generation += 1;
-        let outcome = plan.finish(&self.shadows, enc);
+        let mut outcome = plan.finish(&self.shadows, enc);
         if let Target::Hunk(_) = target
             && let Some(refusal) = outcome.refused.first()
         {
             return Err(refusal.reason.clone());
         }
+        // A file or a change means its hunks still waiting: "Accept All in File" after
+        // accepting one hunk by hand is not a refusal worth showing anybody.
+        outcome
+            .refused
+            .retain(|r| !matches!(r.reason, ReviewError::AlreadyResolved { .. }));
         Ok(outcome)
     }
 

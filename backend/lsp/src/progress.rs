@@ -5,8 +5,9 @@
 //! `window/workDoneProgress/create` with a token of its own (`tandem/<task id>`), then
 //! `$/progress` begin (title "Tandem", the prompt in short), a report as the task moves (a
 //! command starts, a file change is proposed or written, a question waits for the person),
-//! and end with how the turn ended. Clients with task events get `tandem/task/event` only:
-//! the same news twice would be noise.
+//! and end with how the turn ended. The progress is cancellable: the client's
+//! `window/workDoneProgress/cancel` for the token stops the task like `tandem/task/cancel`.
+//! Clients with task events get `tandem/task/event` only: the same news twice would be noise.
 //!
 //! The messages go through a channel to a task of their own, so the driver never waits on the
 //! client: the spec forbids using the token before the client has answered `create`, and a
@@ -83,12 +84,13 @@ async fn report(
     let progress = client
         .progress(token, TITLE)
         .with_message(prompt)
+        .with_cancel_button()
         .begin()
         .await;
     let mut outcome = "Ended".to_string();
     while let Some(step) = steps.recv().await {
         match step {
-            Step::Report(message) => progress.report(message).await,
+            Step::Report(message) => progress.report_with_message(message, None).await,
             Step::End(message) => {
                 outcome = message;
                 break;
@@ -96,6 +98,14 @@ async fn report(
         }
     }
     progress.finish_with_message(outcome).await;
+}
+
+/// The task a progress token stands for (the tokens [`TaskProgress::start`] makes).
+pub fn task_of(token: &lsp::NumberOrString) -> Option<&str> {
+    match token {
+        lsp::NumberOrString::String(s) => s.strip_prefix("tandem/"),
+        lsp::NumberOrString::Number(_) => None,
+    }
 }
 
 /// The first line of `text`, cut to [`SHORT`] characters.

@@ -77,6 +77,7 @@ impl Backend {
     async fn set_context_enabled(&self, p: ext::context::SetContextEnabledParams) -> Reply<ext::context::SetContextEnabledResult> { Ok(context::set_enabled(&self.shared, p)) }
     async fn task_start(&self, p: ext::task::TaskStartParams) -> Reply<ext::task::TaskStartResult> { reply(tasks::start(&self.shared, p).await) }
     async fn task_cancel(&self, p: ext::task::TaskCancelParams) -> Reply<ext::types::Empty> { reply(tasks::cancel(&self.shared, p)) }
+    async fn progress_cancel(&self, p: lsp::WorkDoneProgressCancelParams) { tasks::cancel_progress(&self.shared, p) }
     async fn task_list(&self, _: Value) -> Reply<ext::task::TaskListResult> { Ok(tasks::list(&self.shared)) }
     async fn task_resume(&self, p: ext::task::TaskResumeParams) -> Reply<ext::task::TaskStartResult> { reply(tasks::resume(&self.shared, p).await) }
     async fn review_list(&self, p: ext::review::ReviewListParams) -> Reply<ext::review::ReviewListResult> { reply(review::list(&self.shared, p)) }
@@ -96,6 +97,8 @@ pub fn build(options: ServerOptions) -> (FillParams, ClientSocket) {
         .custom_method(ext::SetContextEnabled::METHOD, Backend::set_context_enabled)
         .custom_method(ext::TaskStart::METHOD, Backend::task_start)
         .custom_method(ext::TaskCancel::METHOD, Backend::task_cancel)
+        // tower-lsp-server has no trait method for it yet.
+        .custom_method(<lsp::notification::WorkDoneProgressCancel as lsp::notification::Notification>::METHOD, Backend::progress_cancel)
         .custom_method(ext::TaskList::METHOD, Backend::task_list)
         .custom_method(ext::TaskResume::METHOD, Backend::task_resume)
         .custom_method(ext::ReviewList::METHOD, Backend::review_list)

@@ -12,6 +12,7 @@ use tandem_protocol_ext::task::{
     TaskCancelParams, TaskListResult, TaskResumeParams, TaskStartParams, TaskStartResult,
 };
 use tandem_protocol_ext::types::Empty;
+use tower_lsp_server::lsp_types as lsp;
 
 pub async fn start(shared: &Arc<Shared>, params: TaskStartParams) -> Result<TaskStartResult> {
     let spec = Spec {
@@ -37,6 +38,19 @@ pub fn cancel(shared: &Shared, params: TaskCancelParams) -> Result<Empty> {
     // A task whose turn already ended has no kernel left to interrupt; that is not an error.
     let _ = task.ops.submit(Op::Interrupt);
     Ok(Empty {})
+}
+
+/// `window/workDoneProgress/cancel`: the cancel button of a task's progress. A token that is
+/// not a task's, or a task already gone, is ignored (it is a notification: nobody to tell).
+pub fn cancel_progress(shared: &Shared, params: lsp::WorkDoneProgressCancelParams) {
+    if let Some(task_id) = crate::progress::task_of(&params.token) {
+        let _ = cancel(
+            shared,
+            TaskCancelParams {
+                task_id: task_id.to_string(),
+            },
+        );
+    }
 }
 
 pub fn list(shared: &Shared) -> TaskListResult {

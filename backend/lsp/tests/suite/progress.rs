@@ -74,7 +74,7 @@ async fn a_plain_client_sees_a_task_begin_move_and_end_as_work_done_progress() {
     let values = progress(&c, &token);
     assert_eq!(
         values[0],
-        json!({"kind": "begin", "title": "Tandem", "message": "Touch the file,", "cancellable": false})
+        json!({"kind": "begin", "title": "Tandem", "message": "Touch the file,", "cancellable": true})
     );
     let reports: Vec<&str> = values
         .iter()
@@ -117,6 +117,33 @@ async fn a_cancelled_task_ends_its_progress_as_cancelled() {
         wait_end(&c, &token).await,
         json!({"kind": "end", "message": "Cancelled"})
     );
+}
+
+/// The progress's cancel button stops the task, as `tandem/task/cancel` would.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_progress_cancel_button_cancels_the_task() {
+    let env = Env::new(
+        "[[step]]\ndelay_ms = 15000\n[[step.output]]\ntype = \"message\"\ntext = \"late\"\n",
+    );
+    let c = env.plain_client(json!({}), work_done_progress()).await;
+    let task = c.ok("tandem/task/start", json!({"prompt": "wait"})).await["taskId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let token = format!("tandem/{task}");
+    c.wait_until("the progress to begin", |c| !progress(c, &token).is_empty())
+        .await;
+    assert_eq!(progress(&c, &token)[0]["cancellable"], true);
+    c.notify("window/workDoneProgress/cancel", json!({"token": token}))
+        .await;
+    assert_eq!(
+        wait_end(&c, &token).await,
+        json!({"kind": "end", "message": "Cancelled"})
+    );
+    // Tokens that are not a task's are ignored.
+    c.notify("window/workDoneProgress/cancel", json!({"token": 7}))
+        .await;
+    c.ok("tandem/task/list", json!({})).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]

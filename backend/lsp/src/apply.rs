@@ -302,7 +302,8 @@ fn edits_between(old: &ropey::Rope, new: &str, enc: Encoding) -> Vec<lsp::TextEd
 /// Apply-then-review: the kernel wrote these files; bring the open buffers up to them, and close
 /// those of files it deleted or moved away (see [`crate::file_ops`]).
 pub async fn push_written(shared: &Arc<Shared>, files: &[FileProposal]) {
-    // First, synchronously, make the kernels read what was written (see `crate::overlay`).
+    // First, synchronously, stop serving the buffers of files that are gone (the written text of
+    // the others is already in the overlay: see `crate::overlay`).
     let gone = files
         .iter()
         .filter_map(|f| match &f.kind {
@@ -331,7 +332,8 @@ pub async fn push_written(shared: &Arc<Shared>, files: &[FileProposal]) {
             if doc.text() == new.as_str() {
                 continue;
             }
-            shared.overlay.set(&target, new.clone());
+            // The kernel already put `new` in the overlay when it wrote it
+            // (`FileSource::written`); it stays there until this edit reaches the buffer.
             let edits = edits_between(doc.text(), new, enc);
             sends.push((target, doc.version(), edits, s.caps.document_changes));
         }

@@ -24,10 +24,6 @@ pub struct Overlay {
 }
 
 impl Overlay {
-    pub fn set(&self, path: &Path, text: String) {
-        self.put(path, Some(text));
-    }
-
     fn put(&self, path: &Path, text: Option<String>) {
         self.pending
             .write()

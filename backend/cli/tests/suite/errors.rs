@@ -126,20 +126,7 @@ fn failed_turns_carry_a_code() {
 
     // Nobody listening.
     let env = TestEnv::new(&say("unused"), "responses");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    env.write_config("responses", "");
-    let config = std::fs::read_to_string(env.home.path().join("config.toml"))
-        .unwrap()
-        .replace(
-            &env.server.base_url(),
-            &format!("http://127.0.0.1:{port}/v1"),
-        )
-        .replace("request_max_retries = 2", "request_max_retries = 0");
-    std::fs::write(env.home.path().join("config.toml"), config).unwrap();
+    unreachable_model(&env);
     let run = env.exec_json(&["go"]);
     assert_eq!(run.status, 1);
     let failed = run
@@ -150,9 +137,8 @@ fn failed_turns_carry_a_code() {
     assert_eq!(failed["error"]["code"], "model_unreachable", "{failed}");
 }
 
-#[test]
-fn an_unreachable_model_says_what_to_set() {
-    let env = TestEnv::new(&say("unused"), "responses");
+/// Points the config at a local port nobody listens on, with no retries; returns the port.
+fn unreachable_model(env: &TestEnv) -> u16 {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -162,6 +148,13 @@ fn an_unreachable_model_says_what_to_set() {
         "model = \"m\"\nmodel_provider = \"local\"\n[model_providers.local]\nname = \"Local\"\nbase_url = \"http://127.0.0.1:{port}/v1\"\nwire_api = \"chat\"\nrequest_max_retries = 0\n"
     );
     std::fs::write(env.home.path().join("config.toml"), config).unwrap();
+    port
+}
+
+#[test]
+fn an_unreachable_model_says_what_to_set() {
+    let env = TestEnv::new(&say("unused"), "responses");
+    let port = unreachable_model(&env);
     let out = env.command().args(["exec", "hello"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));

@@ -25,6 +25,18 @@ fn settings(timeout: f64) -> Value {
            "approvalTimeoutSeconds": timeout})
 }
 
+/// The one request the server sent with `method` was cancelled with `$/cancelRequest`.
+fn assert_withdrawn(c: &TestClient, method: &str) {
+    let asked = c.server_request_ids(method);
+    let cancelled: Vec<Value> = c
+        .notifications("$/cancelRequest")
+        .into_iter()
+        .map(|p| p["id"].clone())
+        .collect();
+    assert_eq!(asked.len(), 1);
+    assert_eq!(cancelled, asked);
+}
+
 async fn wait_status(c: &TestClient, task: &str, status: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
@@ -140,14 +152,7 @@ async fn an_unanswered_approval_times_out_as_a_deny() {
         "{warned:?}"
     );
     // The client is told the question is withdrawn, so its prompt does not linger.
-    let asked = c.server_request_ids("tandem/approval/request");
-    let cancelled: Vec<Value> = c
-        .notifications("$/cancelRequest")
-        .into_iter()
-        .map(|p| p["id"].clone())
-        .collect();
-    assert_eq!(asked.len(), 1);
-    assert_eq!(cancelled, asked);
+    assert_withdrawn(&c, "tandem/approval/request");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -167,12 +172,5 @@ async fn an_unanswered_show_message_request_is_cancelled_too() {
         .to_string();
     wait_status(&c, &task, "completed").await;
     assert!(!target.exists(), "denied: the command did not run");
-    let asked = c.server_request_ids("window/showMessageRequest");
-    let cancelled: Vec<Value> = c
-        .notifications("$/cancelRequest")
-        .into_iter()
-        .map(|p| p["id"].clone())
-        .collect();
-    assert_eq!(asked.len(), 1);
-    assert_eq!(cancelled, asked);
+    assert_withdrawn(&c, "window/showMessageRequest");
 }

@@ -99,8 +99,8 @@ async fn a_plain_client_sees_a_task_begin_move_and_end_as_work_done_progress() {
     assert!(c.notifications("tandem/task/event").is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_cancelled_task_ends_its_progress_as_cancelled() {
+/// A task whose model takes 15 s to answer, on a plain client, once its progress has begun.
+async fn waiting_task() -> (Env, TestClient, String, String) {
     let env = Env::new(
         "[[step]]\ndelay_ms = 15000\n[[step.output]]\ntype = \"message\"\ntext = \"late\"\n",
     );
@@ -112,6 +112,12 @@ async fn a_cancelled_task_ends_its_progress_as_cancelled() {
     let token = format!("tandem/{task}");
     c.wait_until("the progress to begin", |c| !progress(c, &token).is_empty())
         .await;
+    (env, c, task, token)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_cancelled_task_ends_its_progress_as_cancelled() {
+    let (_env, c, task, token) = waiting_task().await;
     c.ok("tandem/task/cancel", json!({"taskId": task})).await;
     assert_eq!(
         wait_end(&c, &token).await,
@@ -122,17 +128,7 @@ async fn a_cancelled_task_ends_its_progress_as_cancelled() {
 /// The progress's cancel button stops the task, as `tandem/task/cancel` would.
 #[tokio::test(flavor = "multi_thread")]
 async fn the_progress_cancel_button_cancels_the_task() {
-    let env = Env::new(
-        "[[step]]\ndelay_ms = 15000\n[[step.output]]\ntype = \"message\"\ntext = \"late\"\n",
-    );
-    let c = env.plain_client(json!({}), work_done_progress()).await;
-    let task = c.ok("tandem/task/start", json!({"prompt": "wait"})).await["taskId"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let token = format!("tandem/{task}");
-    c.wait_until("the progress to begin", |c| !progress(c, &token).is_empty())
-        .await;
+    let (_env, c, _task, token) = waiting_task().await;
     assert_eq!(progress(&c, &token)[0]["cancellable"], true);
     c.notify("window/workDoneProgress/cancel", json!({"token": token}))
         .await;

@@ -298,25 +298,22 @@ impl TestClient {
     }
 
     pub fn server_requests(&self, method: &str) -> Vec<Value> {
-        self.inner
-            .lock()
-            .unwrap()
-            .server_requests
-            .iter()
-            .filter(|n| n["method"] == method)
-            .map(|n| n["params"].clone())
-            .collect()
+        self.server_request_field(method, "params")
     }
 
     /// The ids of the requests the server sent with `method`, in order.
     pub fn server_request_ids(&self, method: &str) -> Vec<Value> {
+        self.server_request_field(method, "id")
+    }
+
+    fn server_request_field(&self, method: &str, field: &str) -> Vec<Value> {
         self.inner
             .lock()
             .unwrap()
             .server_requests
             .iter()
             .filter(|n| n["method"] == method)
-            .map(|n| n["id"].clone())
+            .map(|n| n[field].clone())
             .collect()
     }
 
